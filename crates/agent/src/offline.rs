@@ -1,0 +1,387 @@
+//! The offline planner: no model, no network. It follows explicit instructions found in the task
+//! text — "click the 'X' button/link", "type 'V' into the Y field", "go to URL" — in order,
+//! against the accessibility tree, then answers with what the page shows.
+
+use crate::planner::{Action, Planner, PlannerInput, PlannerStep, PlannerUsage};
+use async_trait::async_trait;
+use regex::Regex;
+use serde_json::{Map, Value, json};
+use std::sync::LazyLock;
+use wayfarer_browser::{Element, PageState};
+use wayfarer_core::Error;
+use wayfarer_core::options::OutputSpec;
+
+/// How many times to look again for a missing element before giving up (the page may still be
+/// rendering it), and how long to wait between looks.
+const FIND_RETRIES: usize = 4;
+const FIND_RETRY_MS: u64 = 400;
+
+/// An instruction recognised in the task text.
+#[derive(Clone, Debug, PartialEq)]
+enum Instruction {
+    Click { name: String, kind: Option<String> },
+    Type { text: String, field: String },
+    Navigate { url: String },
+}
+
+const Q_OPEN: &str = r#"['"“‘]"#;
+const Q_CLOSE: &str = r#"['"”’]"#;
+
+static CLICK: LazyLock<Regex> = LazyLock::new(|| {
+    regex(&format!(
+        r"(?i)\b(?:click|press|tap|hit|choose|select)\s+(?:on\s+)?(?:the\s+)?(?:(button|link|tab|checkbox|option|menu item)\s+)?{Q_OPEN}(?P<name>[^'\x22“”‘’]+){Q_CLOSE}(?:\s+(?P<kind>button|link|tab|checkbox|option|menu item))?"
+    ))
+});
+static TYPE: LazyLock<Regex> = LazyLock::new(|| {
+    regex(&format!(
+        r"(?i)\b(?:type|enter|fill in|input|write|put)\s+{Q_OPEN}(?P<text>[^'\x22“”‘’]*){Q_CLOSE}\s+(?:in|into|in to|on)\s+(?:the\s+)?(?:{Q_OPEN}(?P<qfield>[^'\x22“”‘’]+){Q_CLOSE}|(?P<field>[\w][\w\s-]*?))\s*(?:field|box|input|textbox|text box|textarea|area)?\b"
+    ))
+});
+static NAVIGATE: LazyLock<Regex> = LazyLock::new(|| {
+    regex(r"(?i)\b(?:go to|navigate to|open|visit|load)\s+(?P<url>https?://[^\s'\x22<>]+)")
+});
+
+/// Patterns are constants; a bad one is a programming error caught by the unit tests, so fall
+/// back to a pattern that never matches instead of panicking on a request path.
+fn regex(pattern: &str) -> Regex {
+    Regex::new(pattern).unwrap_or_else(|e| {
+        tracing::error!(%e, "invalid offline planner pattern");
+        Regex::new(r"[^\s\S]").unwrap_or_else(|_| unreachable!())
+    })
+}
+
+/// Instructions in the order they appear in `task`.
+fn parse_instructions(task: &str) -> Vec<Instruction> {
+    let mut found: Vec<(usize, Instruction)> = Vec::new();
+    for c in TYPE.captures_iter(task) {
+        let field = c
+            .name("qfield")
+            .or_else(|| c.name("field"))
+            .map(|m| m.as_str().trim().to_string())
+            .unwrap_or_default();
+        found.push((
+            c.get(0).map_or(0, |m| m.start()),
+            Instruction::Type {
+                text: c["text"].to_string(),
+                field,
+            },
+        ));
+    }
+    for c in CLICK.captures_iter(task) {
+        let start = c.get(0).map_or(0, |m| m.start());
+        let kind = c
+            .get(1)
+            .or_else(|| c.name("kind"))
+            .map(|m| m.as_str().to_ascii_lowercase());
+        found.push((
+            start,
+            Instruction::Click {
+                name: c["name"].trim().to_string(),
+                kind,
+            },
+        ));
+    }
+    for c in NAVIGATE.captures_iter(task) {
+        let url = c["url"].trim_end_matches(['.', ',', ')', ';']).to_string();
+        found.push((
+            c.get(0).map_or(0, |m| m.start()),
+            Instruction::Navigate { url },
+        ));
+    }
+    found.sort_by_key(|(pos, _)| *pos);
+    found.into_iter().map(|(_, i)| i).collect()
+}
+
+fn normalize(s: &str) -> String {
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+fn roles_for(kind: Option<&str>) -> &'static [&'static str] {
+    match kind {
+        Some("link") => &["link"],
+        Some("button") => &["button", "menuitem", "link"],
+        Some("tab") => &["tab"],
+        Some("checkbox") => &["checkbox", "switch"],
+        Some("option") => &["option", "radio", "menuitemradio"],
+        Some("menu item") => &["menuitem", "menuitemcheckbox", "menuitemradio"],
+        _ => &[
+            "button",
+            "link",
+            "menuitem",
+            "tab",
+            "checkbox",
+            "radio",
+            "switch",
+            "option",
+            "menuitemcheckbox",
+            "menuitemradio",
+            "treeitem",
+        ],
+    }
+}
+
+const TEXT_ROLES: &[&str] = &["textbox", "searchbox", "combobox", "spinbutton", "textarea"];
+
+/// The best element among those with one of `roles` whose name matches `wanted`: exact, then
+/// prefix, then substring; document order breaks ties.
+fn find<'a>(page: &'a PageState, roles: &[&str], wanted: &str) -> Option<&'a Element> {
+    let wanted = normalize(wanted);
+    let candidates: Vec<&Element> = page
+        .elements
+        .iter()
+        .filter(|e| roles.contains(&e.role.as_str()) && !e.disabled)
+        .collect();
+    let name = |e: &&Element| normalize(&e.name);
+    candidates
+        .iter()
+        .find(|e| name(e) == wanted)
+        .or_else(|| candidates.iter().find(|e| name(e).starts_with(&wanted)))
+        .or_else(|| {
+            candidates
+                .iter()
+                .find(|e| !wanted.is_empty() && name(e).contains(&wanted))
+        })
+        .copied()
+}
+
+/// A plain-language account of the page, used as the answer.
+fn describe(page: &PageState) -> String {
+    let mut out = String::new();
+    match page.headings.first() {
+        Some(h) => out.push_str(&format!(
+            "The page \"{}\" shows the heading \"{}\".",
+            page.title, h
+        )),
+        None => out.push_str(&format!(
+            "The page \"{}\" is open at {}.",
+            page.title, page.url
+        )),
+    }
+    let digest: String = page.text.chars().take(400).collect();
+    if !digest.trim().is_empty() {
+        out.push_str(" Visible text: ");
+        out.push_str(digest.trim());
+        if page.text.chars().count() > 400 {
+            out.push('…');
+        }
+    }
+    out
+}
+
+/// Facts about the page, by the property names a schema is likely to use.
+fn page_fact(page: &PageState, property: &str, message: &str) -> Option<Value> {
+    let p = property.to_ascii_lowercase();
+    let v = match p.as_str() {
+        "title" | "pagetitle" | "page_title" => page.title.clone(),
+        "url" | "pageurl" | "page_url" | "link" => page.url.clone(),
+        "heading" | "h1" | "mainheading" | "main_heading" | "header" => {
+            page.headings.first()?.clone()
+        }
+        "text" | "content" | "body" => page.text.clone(),
+        "message" | "summary" | "answer" | "result" | "description" => message.to_string(),
+        _ => return None,
+    };
+    Some(Value::String(v))
+}
+
+/// The structured output for `output`, from page facts; `Err` when the schema asks for more.
+fn structured(
+    output: &OutputSpec,
+    page: &PageState,
+    message: &str,
+) -> Result<(String, Option<Value>), Error> {
+    match output {
+        OutputSpec::Text => Ok((message.to_string(), None)),
+        OutputSpec::Json(schema) => {
+            let mut obj = Map::new();
+            if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+                for name in props.keys() {
+                    if let Some(v) = page_fact(page, name, message) {
+                        obj.insert(name.clone(), v);
+                    }
+                }
+            }
+            let value = Value::Object(obj);
+            let valid = jsonschema::validator_for(schema)
+                .map(|v| v.is_valid(&value))
+                .unwrap_or(false);
+            if !valid {
+                return Err(Error::OutputValidationFailed {
+                    reason:
+                        "the offline planner can only fill title, url, heading, text and summary \
+                             properties; configure an LLM planner for richer structured output"
+                            .into(),
+                });
+            }
+            Ok((value.to_string(), Some(value)))
+        }
+        OutputSpec::Csv(columns) => {
+            let row: Vec<String> = columns
+                .iter()
+                .map(|c| match page_fact(page, c, message) {
+                    Some(Value::String(s)) => csv_field(&s),
+                    _ => String::new(),
+                })
+                .collect();
+            let header: Vec<String> = columns.iter().map(|c| csv_field(c)).collect();
+            Ok((format!("{}\n{}\n", header.join(","), row.join(",")), None))
+        }
+    }
+}
+
+fn capitalized(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// The built-in, model-free planner.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OfflinePlanner;
+
+#[async_trait]
+impl Planner for OfflinePlanner {
+    async fn next_step(&self, input: PlannerInput<'_>) -> (PlannerStep, PlannerUsage) {
+        (self.plan(input), PlannerUsage::default())
+    }
+}
+
+impl OfflinePlanner {
+    fn plan(&self, input: PlannerInput<'_>) -> PlannerStep {
+        let instructions = parse_instructions(input.task);
+        let done_actions = input
+            .history
+            .iter()
+            .filter(|s| !matches!(s.action, Action::Wait { .. }))
+            .count();
+        let waits_since_last_action = input
+            .history
+            .iter()
+            .rev()
+            .take_while(|s| matches!(s.action, Action::Wait { .. }))
+            .count();
+
+        let Some(next) = instructions.get(done_actions) else {
+            let mut message = String::new();
+            for step in input
+                .history
+                .iter()
+                .filter(|s| !matches!(s.action, Action::Wait { .. }))
+            {
+                message.push_str(&capitalized(&step.outcome));
+                message.push_str(". ");
+            }
+            message.push_str(&describe(input.page));
+            return match structured(input.output, input.page, &message) {
+                Ok((message, output)) => PlannerStep::Done { message, output },
+                Err(e) => PlannerStep::Fail(e),
+            };
+        };
+
+        let (target, looked_for) = match next {
+            Instruction::Navigate { url } => {
+                return PlannerStep::Act {
+                    action: Action::Navigate { url: url.clone() },
+                    reasoning: format!("The task says to open {url}."),
+                };
+            }
+            Instruction::Click { name, kind } => (
+                find(input.page, roles_for(kind.as_deref()), name),
+                json!({"action": "click", "role": kind.clone().unwrap_or_else(|| "any".into()), "name": name}),
+            ),
+            Instruction::Type { field, .. } => (
+                find(input.page, TEXT_ROLES, field),
+                json!({"action": "type", "role": "textbox", "name": field}),
+            ),
+        };
+        match (target, next) {
+            (Some(el), Instruction::Click { name, .. }) => PlannerStep::Act {
+                action: Action::Click { id: el.id },
+                reasoning: format!(
+                    "Clicking the {} \"{}\" as asked (\"{name}\").",
+                    el.role, el.name
+                ),
+            },
+            (Some(el), Instruction::Type { text, field }) => PlannerStep::Act {
+                action: Action::Type {
+                    id: el.id,
+                    text: text.clone(),
+                },
+                reasoning: format!(
+                    "Typing into the {} \"{}\" as asked (\"{field}\").",
+                    el.role, el.name
+                ),
+            },
+            _ if waits_since_last_action < FIND_RETRIES => PlannerStep::Act {
+                action: Action::Wait { ms: FIND_RETRY_MS },
+                reasoning: format!("No element matches {looked_for} yet; waiting for the page."),
+            },
+            _ => PlannerStep::Fail(Error::ElementNotFound { looked_for }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_instructions_in_order() {
+        let got = parse_instructions(
+            "Go to http://127.0.0.1:9/x, type 'alice' into the Username field, then click the \"Sign in\" button and tell me the heading.",
+        );
+        assert_eq!(
+            got,
+            vec![
+                Instruction::Navigate {
+                    url: "http://127.0.0.1:9/x".into()
+                },
+                Instruction::Type {
+                    text: "alice".into(),
+                    field: "Username".into()
+                },
+                Instruction::Click {
+                    name: "Sign in".into(),
+                    kind: Some("button".into())
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn click_link_and_quoted_field() {
+        let got = parse_instructions("Click on the 'Docs' link. Enter \"42\" in the 'Age' box");
+        assert_eq!(
+            got,
+            vec![
+                Instruction::Click {
+                    name: "Docs".into(),
+                    kind: Some("link".into())
+                },
+                Instruction::Type {
+                    text: "42".into(),
+                    field: "Age".into()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn csv_quotes_fields_that_need_it() {
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("plain"), "plain");
+    }
+}

@@ -1,0 +1,81 @@
+//! What a planner is: given the task, the page and what happened so far, the next step.
+
+use async_trait::async_trait;
+use serde_json::Value;
+use wayfarer_browser::{ElementId, PageState};
+use wayfarer_core::Error;
+use wayfarer_core::options::OutputSpec;
+
+/// One browser action chosen by a planner.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// Click the element.
+    Click { id: ElementId },
+    /// Replace the element's text with `text`.
+    Type { id: ElementId, text: String },
+    /// Load a URL in the current tab.
+    Navigate { url: String },
+    /// Let the page settle, then look again.
+    Wait { ms: u64 },
+}
+
+impl Action {
+    /// Short name used in `action` events.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Click { .. } => "click",
+            Action::Type { .. } => "type",
+            Action::Navigate { .. } => "navigate",
+            Action::Wait { .. } => "wait",
+        }
+    }
+}
+
+/// What the planner decided.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PlannerStep {
+    /// Do this next. `reasoning` is shown to people (the `agent` event).
+    Act { action: Action, reasoning: String },
+    /// The task is done; `message` is the answer, `output` the structured form if asked for.
+    Done {
+        message: String,
+        output: Option<Value>,
+    },
+    /// The task cannot be done.
+    Fail(Error),
+}
+
+/// What happened at one earlier step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepRecord {
+    /// The action taken.
+    pub action: Action,
+    /// What the browser reported.
+    pub outcome: String,
+}
+
+/// Everything a planner may look at.
+pub struct PlannerInput<'a> {
+    /// The task text.
+    pub task: &'a str,
+    /// The page now.
+    pub page: &'a PageState,
+    /// Earlier steps of this task, oldest first.
+    pub history: &'a [StepRecord],
+    /// The output the task asks for.
+    pub output: &'a OutputSpec,
+}
+
+/// Token usage of one planner call.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PlannerUsage {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+}
+
+/// A planner: offline rules now, LLM providers later.
+#[async_trait]
+pub trait Planner: Send + Sync {
+    /// The next step, with the tokens it cost.
+    async fn next_step(&self, input: PlannerInput<'_>) -> (PlannerStep, PlannerUsage);
+}

@@ -1,0 +1,5 @@
+//! Handlers, one file per group of endpoints.
+
+pub(crate) mod extras;
+pub(crate) mod start;
+pub(crate) mod task;

@@ -1,0 +1,294 @@
+//! Acting on elements of the latest page state: click and type.
+//!
+//! Input is dispatched through `Input.*` (trusted events, real hit testing),
+//! not through JavaScript `el.click()`, so pages behave as they would for a
+//! human and overlays that intercept clicks are not silently bypassed.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+use tokio::time::Instant;
+
+use crate::cdp::CdpEvent;
+use crate::context::{BrowserContext, wait_for_load};
+use crate::error::BrowserError;
+use crate::perception::{Element, ElementId, collapse_whitespace, truncate};
+
+/// How long after a click we look for a navigation it may have started.
+const NAV_START_GRACE: Duration = Duration::from_millis(200);
+/// How long (from the click) we wait for such a navigation to load.
+const NAV_LOAD_WAIT: Duration = Duration::from_millis(1000);
+
+/// Outcome of an action, phrased for the agent's history.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ActionReport {
+    /// What was done, e.g. `clicked button "Sign up"`.
+    pub description: String,
+    /// The new main-frame URL if the action navigated the page.
+    pub navigated_to: Option<String>,
+}
+
+/// JS run on the target field to select its current content, so that the
+/// following `insertText` replaces it instead of appending.
+const SELECT_ALL_FN: &str = "function() {
+    if (typeof this.select === 'function') { this.select(); return; }
+    if (this.isContentEditable) {
+        const range = document.createRange();
+        range.selectNodeContents(this);
+        const sel = window.getSelection();
+        sel.removeAllRanges();
+        sel.addRange(range);
+    }
+}";
+
+impl BrowserContext {
+    /// Clicks the centre of the element (scrolling it into view first) and
+    /// waits briefly for any navigation the click started.
+    pub async fn click(&self, id: ElementId) -> Result<ActionReport, BrowserError> {
+        self.ensure_usable()?;
+        let el = self.element(id)?;
+        let backend = el.backend_node_id;
+        if let Err(e) = self
+            .call(
+                "DOM.scrollIntoViewIfNeeded",
+                json!({ "backendNodeId": backend }),
+            )
+            .await
+        {
+            let e = not_found_if_stale(e, id);
+            if matches!(e, BrowserError::Protocol(_)) {
+                // Not fatal by itself: the quads below decide clickability.
+                tracing::debug!(error = %e, %id, "scrollIntoViewIfNeeded failed");
+            } else {
+                return Err(e);
+            }
+        }
+        let (x, y) = self.click_point(backend, id).await?;
+
+        // Subscribe before the click so no navigation event is missed.
+        let mut events = self.session.subscribe();
+        let started = Instant::now();
+        for (kind, extra) in [
+            ("mouseMoved", json!({})),
+            ("mousePressed", json!({ "button": "left", "clickCount": 1 })),
+            (
+                "mouseReleased",
+                json!({ "button": "left", "clickCount": 1 }),
+            ),
+        ] {
+            let mut params = json!({ "type": kind, "x": x, "y": y });
+            if let (Some(p), Some(e)) = (params.as_object_mut(), extra.as_object()) {
+                p.extend(e.clone());
+            }
+            self.call("Input.dispatchMouseEvent", params).await?;
+        }
+        let navigated_to = self
+            .guarded(self.follow_navigation(&mut events, started))
+            .await?;
+        Ok(ActionReport {
+            description: format!("clicked {}", describe(&el)),
+            navigated_to,
+        })
+    }
+
+    /// Replaces the content of a text field with `text`, as if typed: focus,
+    /// select all, then `Input.insertText` (which fires `input` events).
+    pub async fn type_text(&self, id: ElementId, text: &str) -> Result<ActionReport, BrowserError> {
+        self.ensure_usable()?;
+        let el = self.element(id)?;
+        let backend = el.backend_node_id;
+        self.call("DOM.focus", json!({ "backendNodeId": backend }))
+            .await
+            .map_err(|e| not_found_if_stale(e, id))?;
+        let resolved = self
+            .call(
+                "DOM.resolveNode",
+                json!({ "backendNodeId": backend, "objectGroup": "wayfarer-type" }),
+            )
+            .await
+            .map_err(|e| not_found_if_stale(e, id))?;
+        let result = async {
+            if let Some(object_id) = resolved.pointer("/object/objectId").and_then(Value::as_str) {
+                self.call(
+                    "Runtime.callFunctionOn",
+                    json!({ "objectId": object_id, "functionDeclaration": SELECT_ALL_FN }),
+                )
+                .await?;
+            }
+            if text.is_empty() {
+                // insertText("") is a no-op; delete the selection instead.
+                for kind in ["rawKeyDown", "keyUp"] {
+                    self.call(
+                        "Input.dispatchKeyEvent",
+                        json!({ "type": kind, "key": "Backspace", "code": "Backspace",
+                                "windowsVirtualKeyCode": 8, "nativeVirtualKeyCode": 8 }),
+                    )
+                    .await?;
+                }
+            } else {
+                self.call("Input.insertText", json!({ "text": text }))
+                    .await?;
+            }
+            Ok::<_, BrowserError>(())
+        }
+        .await;
+        // Release the handle whatever happened; leaking it pins the node.
+        let _ = self
+            .call(
+                "Runtime.releaseObjectGroup",
+                json!({ "objectGroup": "wayfarer-type" }),
+            )
+            .await;
+        result?;
+        Ok(ActionReport {
+            description: format!(
+                "typed \"{}\" into {}",
+                truncate(&collapse_whitespace(text), 80),
+                describe(&el)
+            ),
+            navigated_to: None,
+        })
+    }
+
+    /// Viewport coordinates of the element's centre.
+    async fn click_point(&self, backend: i64, id: ElementId) -> Result<(f64, f64), BrowserError> {
+        // Content quads handle inline elements wrapped over lines and CSS
+        // transforms; the box model is the fallback for older Chromium.
+        let quads = self
+            .call("DOM.getContentQuads", json!({ "backendNodeId": backend }))
+            .await;
+        let quads = match quads {
+            Ok(v) => v
+                .get("quads")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default(),
+            Err(e) => {
+                let e = not_found_if_stale(e, id);
+                if !matches!(e, BrowserError::Protocol(_)) {
+                    return Err(e);
+                }
+                let model = self
+                    .call("DOM.getBoxModel", json!({ "backendNodeId": backend }))
+                    .await
+                    .map_err(|e| not_found_if_stale(e, id))?;
+                model
+                    .pointer("/model/content")
+                    .cloned()
+                    .into_iter()
+                    .collect()
+            }
+        };
+        quads.iter().filter_map(quad_center).next().ok_or_else(|| {
+            BrowserError::Protocol(format!("element {id} is not visible (no layout box)"))
+        })
+    }
+
+    /// After a click: if a main-frame navigation starts within
+    /// [`NAV_START_GRACE`], wait (until [`NAV_LOAD_WAIT`] after the click)
+    /// for it to load and report where the page went.
+    async fn follow_navigation(
+        &self,
+        events: &mut broadcast::Receiver<CdpEvent>,
+        started: Instant,
+    ) -> Result<Option<String>, BrowserError> {
+        let main = self.main_frame_id.as_str();
+        let mut target: Option<String> = None;
+        let mut navigating = false;
+        let grace_end = started + NAV_START_GRACE;
+        // Phase 1: did the click start anything?
+        loop {
+            let Ok(next) = tokio::time::timeout_at(grace_end, events.recv()).await else {
+                break;
+            };
+            let event = match next {
+                Ok(e) => e,
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return Err(BrowserError::Closed),
+            };
+            let p = &event.params;
+            let frame = p.get("frameId").and_then(Value::as_str);
+            match event.method.as_str() {
+                "Page.navigatedWithinDocument" if frame == Some(main) => {
+                    // pushState / fragment: nothing to load.
+                    return Ok(p.get("url").and_then(Value::as_str).map(str::to_string));
+                }
+                "Page.frameRequestedNavigation" | "Page.frameStartedNavigating"
+                    if frame == Some(main) =>
+                {
+                    target = p.get("url").and_then(Value::as_str).map(str::to_string);
+                    navigating = true;
+                    break;
+                }
+                "Page.frameStartedLoading" if frame == Some(main) => {
+                    navigating = true;
+                    break;
+                }
+                "Page.frameNavigated"
+                    if p.pointer("/frame/id").and_then(Value::as_str) == Some(main) =>
+                {
+                    target = p
+                        .pointer("/frame/url")
+                        .and_then(Value::as_str)
+                        .map(str::to_string);
+                    navigating = true;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        if !navigating {
+            return Ok(None);
+        }
+        // Phase 2: give it a moment to load; a slow page is not an error,
+        // the next page_state will simply show what is there.
+        let load = wait_for_load(events, main, None);
+        let _ = tokio::time::timeout_at(started + NAV_LOAD_WAIT, load).await;
+        match self.current_url().await {
+            Ok(url) if !url.is_empty() => Ok(Some(url)),
+            Ok(_) => Ok(target),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// `role "name"` for action descriptions.
+fn describe(el: &Element) -> String {
+    format!(
+        "{} \"{}\"",
+        el.role,
+        truncate(&collapse_whitespace(&el.name), 80)
+    )
+}
+
+/// Maps "the node is gone" protocol errors (the page changed since the
+/// state was taken) to `ElementNotFound`; other errors pass through.
+fn not_found_if_stale(e: BrowserError, id: ElementId) -> BrowserError {
+    match e {
+        BrowserError::Protocol(msg) if msg.contains("No node") || msg.contains("not found") => {
+            BrowserError::ElementNotFound { id }
+        }
+        other => other,
+    }
+}
+
+/// Centre of a quad `[x1,y1,x2,y2,x3,y3,x4,y4]`, if it has any area.
+fn quad_center(q: &Value) -> Option<(f64, f64)> {
+    let pts: Vec<f64> = q.as_array()?.iter().filter_map(Value::as_f64).collect();
+    if pts.len() < 8 {
+        return None;
+    }
+    let xs = [pts[0], pts[2], pts[4], pts[6]];
+    let ys = [pts[1], pts[3], pts[5], pts[7]];
+    let width =
+        xs.iter().cloned().fold(f64::MIN, f64::max) - xs.iter().cloned().fold(f64::MAX, f64::min);
+    let height =
+        ys.iter().cloned().fold(f64::MIN, f64::max) - ys.iter().cloned().fold(f64::MAX, f64::min);
+    if width < 1.0 || height < 1.0 {
+        return None;
+    }
+    Some((xs.iter().sum::<f64>() / 4.0, ys.iter().sum::<f64>() / 4.0))
+}

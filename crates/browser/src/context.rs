@@ -1,0 +1,376 @@
+//! One isolated browser context with a single page: creation, navigation,
+//! liveness (crash/close) and disposal.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+
+use crate::cdp::{CdpConnection, CdpEvent, SessionHandle, SessionStatus};
+use crate::error::BrowserError;
+use crate::perception::{Element, ElementId};
+use crate::pool::Slot;
+
+/// Upper bound for disposing a context; disposal is best effort.
+const DISPOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// An isolated browsing session: its own cookies/storage (a CDP browser
+/// context) and one page in it.
+///
+/// Obtained from [`crate::BrowserPool::new_context`]. Holding it occupies one
+/// pool slot until [`BrowserContext::close`] is called or it is dropped.
+pub struct BrowserContext {
+    pub(crate) conn: CdpConnection,
+    pub(crate) browser_context_id: String,
+    pub(crate) target_id: String,
+    pub(crate) session: SessionHandle,
+    /// The page's main frame id, to tell main-frame navigations from iframes'.
+    pub(crate) main_frame_id: String,
+    /// Elements of the most recent `page_state`, by id; ids in actions refer
+    /// to this snapshot.
+    pub(crate) elements: Mutex<HashMap<ElementId, Element>>,
+    closed: AtomicBool,
+    slot: Mutex<Option<Slot>>,
+}
+
+impl std::fmt::Debug for BrowserContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BrowserContext")
+            .field("browser_context_id", &self.browser_context_id)
+            .field("target_id", &self.target_id)
+            .field("closed", &self.closed.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl BrowserContext {
+    /// Creates a browser context and its page on `conn`, configured with
+    /// `viewport`. On failure everything created so far is disposed.
+    pub(crate) async fn create(
+        conn: CdpConnection,
+        viewport: (u32, u32),
+        slot: Slot,
+    ) -> Result<Self, BrowserError> {
+        let created = conn
+            .call(
+                None,
+                "Target.createBrowserContext",
+                // If our connection dies, Chromium cleans the context up itself.
+                json!({ "disposeOnDetach": true }),
+            )
+            .await?;
+        let browser_context_id = str_field(&created, "browserContextId")?;
+        match Self::create_page(&conn, &browser_context_id, viewport).await {
+            Ok((target_id, session, main_frame_id)) => Ok(Self {
+                conn,
+                browser_context_id,
+                target_id,
+                session,
+                main_frame_id,
+                elements: Mutex::new(HashMap::new()),
+                closed: AtomicBool::new(false),
+                slot: Mutex::new(Some(slot)),
+            }),
+            Err(e) => {
+                dispose(&conn, &browser_context_id).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Creates, attaches and configures the context's page.
+    async fn create_page(
+        conn: &CdpConnection,
+        browser_context_id: &str,
+        (width, height): (u32, u32),
+    ) -> Result<(String, SessionHandle, String), BrowserError> {
+        let target = conn
+            .call(
+                None,
+                "Target.createTarget",
+                json!({ "url": "about:blank", "browserContextId": browser_context_id }),
+            )
+            .await?;
+        let target_id = str_field(&target, "targetId")?;
+        let attached = conn
+            .call(
+                None,
+                "Target.attachToTarget",
+                json!({ "targetId": target_id, "flatten": true }),
+            )
+            .await?;
+        let session_id = str_field(&attached, "sessionId")?;
+        let session = conn.register_session(&session_id, &target_id);
+        let sid = Some(session_id.as_str());
+
+        let setup = async {
+            conn.call(sid, "Page.enable", json!({})).await?;
+            conn.call(
+                sid,
+                "Page.setLifecycleEventsEnabled",
+                json!({ "enabled": true }),
+            )
+            .await?;
+            // Needed for `Inspector.targetCrashed`, our crash signal.
+            conn.call(sid, "Inspector.enable", json!({})).await?;
+            conn.call(
+                sid,
+                "Emulation.setDeviceMetricsOverride",
+                json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": false }),
+            )
+            .await?;
+            // Out-of-process iframes become child sessions on this connection
+            // (not yet read, but attaching them now keeps that door open).
+            conn.call(
+                sid,
+                "Target.setAutoAttach",
+                json!({ "autoAttach": true, "waitForDebuggerOnStart": false, "flatten": true }),
+            )
+            .await?;
+            let tree = conn.call(sid, "Page.getFrameTree", json!({})).await?;
+            let main_frame_id = tree
+                .pointer("/frameTree/frame/id")
+                .and_then(Value::as_str)
+                // Chromium uses the target id as the main frame id.
+                .unwrap_or(&target_id)
+                .to_string();
+            Ok::<_, BrowserError>(main_frame_id)
+        };
+        match setup.await {
+            Ok(main_frame_id) => Ok((target_id, session, main_frame_id)),
+            Err(e) => {
+                conn.forget_session(&session_id);
+                Err(e)
+            }
+        }
+    }
+
+    /// Fails fast if the context can no longer be used.
+    pub(crate) fn ensure_usable(&self) -> Result<(), BrowserError> {
+        if self.closed.load(Ordering::Acquire) || self.conn.is_closed() {
+            return Err(BrowserError::Closed);
+        }
+        match *self.session.status.borrow() {
+            SessionStatus::Alive => Ok(()),
+            SessionStatus::Crashed => Err(BrowserError::PageCrash),
+            SessionStatus::Gone => Err(BrowserError::Closed),
+        }
+    }
+
+    /// Runs `fut` but abandons it as soon as the page crashes or goes away,
+    /// so in-flight operations do not wait for an answer that never comes.
+    pub(crate) async fn guarded<T>(
+        &self,
+        fut: impl Future<Output = Result<T, BrowserError>>,
+    ) -> Result<T, BrowserError> {
+        self.ensure_usable()?;
+        let mut status = self.session.status.clone();
+        let result = tokio::select! {
+            r = fut => r,
+            _ = status.wait_for(|s| *s != SessionStatus::Alive) => Err(BrowserError::Closed),
+        };
+        // Whatever the failure looked like, a crash is the real story.
+        match result {
+            Err(_) if *self.session.status.borrow() == SessionStatus::Crashed => {
+                Err(BrowserError::PageCrash)
+            }
+            other => other,
+        }
+    }
+
+    /// Sends a command on the page session, aborting on crash/close.
+    pub(crate) async fn call(&self, method: &str, params: Value) -> Result<Value, BrowserError> {
+        self.guarded(self.conn.call(Some(&self.session.id), method, params))
+            .await
+    }
+
+    /// Locks the element map of the latest page state.
+    pub(crate) fn elements(&self) -> MutexGuard<'_, HashMap<ElementId, Element>> {
+        self.elements.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Looks up an element of the latest page state.
+    pub(crate) fn element(&self, id: ElementId) -> Result<Element, BrowserError> {
+        self.elements()
+            .get(&id)
+            .cloned()
+            .ok_or(BrowserError::ElementNotFound { id })
+    }
+
+    /// Loads `url` in the page and waits for its `load` event.
+    ///
+    /// Errors: [`BrowserError::Navigation`] when Chromium reports a network
+    /// error, [`BrowserError::NavigationTimeout`] when loading takes longer
+    /// than `timeout` (loading is then stopped so the page is usable again).
+    pub async fn navigate(&self, url: &str, timeout: Duration) -> Result<(), BrowserError> {
+        self.ensure_usable()?;
+        // Subscribe before sending so the load event cannot slip past us.
+        let mut events = self.session.subscribe();
+        let work = async {
+            let nav = self.call("Page.navigate", json!({ "url": url })).await?;
+            if let Some(reason) = nav
+                .get("errorText")
+                .and_then(Value::as_str)
+                .filter(|t| !t.is_empty())
+            {
+                return Err(BrowserError::Navigation {
+                    url: url.to_string(),
+                    reason: reason.to_string(),
+                });
+            }
+            // No loader id means a same-document navigation (fragment): done.
+            let Some(loader_id) = nav.get("loaderId").and_then(Value::as_str) else {
+                return Ok(());
+            };
+            self.guarded(wait_for_load(
+                &mut events,
+                &self.main_frame_id,
+                Some(loader_id),
+            ))
+            .await
+        };
+        match tokio::time::timeout(timeout, work).await {
+            Ok(result) => result,
+            Err(_) => {
+                // Leave the page in a usable state for the next action.
+                let stop = self.call("Page.stopLoading", json!({}));
+                let _ = tokio::time::timeout(Duration::from_secs(2), stop).await;
+                Err(BrowserError::NavigationTimeout {
+                    url: url.to_string(),
+                    timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+                })
+            }
+        }
+    }
+
+    /// The URL the page currently shows (committed navigation).
+    pub async fn current_url(&self) -> Result<String, BrowserError> {
+        // Asked of the browser, not the renderer, so a busy page cannot
+        // block it.
+        let info = self
+            .guarded(self.conn.call(
+                None,
+                "Target.getTargetInfo",
+                json!({ "targetId": self.target_id }),
+            ))
+            .await?;
+        Ok(info
+            .pointer("/targetInfo/url")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string())
+    }
+
+    /// Disposes the browser context (and its page) and frees the pool slot.
+    /// Idempotent; later calls on this context return [`BrowserError::Closed`].
+    pub async fn close(&self) {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.conn.forget_session(&self.session.id);
+        dispose(&self.conn, &self.browser_context_id).await;
+        drop(self.take_slot());
+    }
+
+    fn take_slot(&self) -> Option<Slot> {
+        self.slot.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+impl Drop for BrowserContext {
+    fn drop(&mut self) {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.conn.forget_session(&self.session.id);
+        let slot = self.take_slot();
+        // Drop cannot await: dispose in the background, and free the slot
+        // only afterwards so capacity reflects what Chromium really holds.
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => {
+                let conn = self.conn.clone();
+                let id = self.browser_context_id.clone();
+                handle.spawn(async move {
+                    dispose(&conn, &id).await;
+                    drop(slot);
+                });
+            }
+            Err(_) => drop(slot),
+        }
+    }
+}
+
+/// Best-effort `Target.disposeBrowserContext`.
+async fn dispose(conn: &CdpConnection, browser_context_id: &str) {
+    if conn.is_closed() {
+        return;
+    }
+    let call = conn.call(
+        None,
+        "Target.disposeBrowserContext",
+        json!({ "browserContextId": browser_context_id }),
+    );
+    match tokio::time::timeout(DISPOSE_TIMEOUT, call).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => tracing::debug!(error = %e, "disposeBrowserContext failed"),
+        Err(_) => tracing::warn!("disposeBrowserContext timed out"),
+    }
+}
+
+/// Waits until the main frame has fired `load` for the navigation identified
+/// by `loader_id` (or, when `None`, for whichever navigation commits next).
+///
+/// The primary signal is the lifecycle `load` event carrying the loader id,
+/// which cannot be confused with a previous navigation; `loadEventFired` and
+/// `frameStoppedLoading` count only after our navigation has committed.
+pub(crate) async fn wait_for_load(
+    events: &mut broadcast::Receiver<CdpEvent>,
+    main_frame_id: &str,
+    loader_id: Option<&str>,
+) -> Result<(), BrowserError> {
+    let mut committed = false;
+    loop {
+        let event = match events.recv().await {
+            Ok(e) => e,
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                tracing::debug!(n, "navigation wait lagged behind events");
+                continue;
+            }
+            Err(broadcast::error::RecvError::Closed) => return Err(BrowserError::Closed),
+        };
+        let p = &event.params;
+        let s = |ptr: &str| p.pointer(ptr).and_then(Value::as_str);
+        let loader_matches = |l: Option<&str>| loader_id.is_none() || l == loader_id;
+        match event.method.as_str() {
+            "Page.lifecycleEvent"
+                if s("/frameId") == Some(main_frame_id)
+                    && s("/name") == Some("load")
+                    && (committed || loader_matches(s("/loaderId"))) =>
+            {
+                return Ok(());
+            }
+            "Page.frameNavigated"
+                if s("/frame/id") == Some(main_frame_id)
+                    && loader_matches(s("/frame/loaderId")) =>
+            {
+                committed = true;
+            }
+            "Page.loadEventFired" if committed => return Ok(()),
+            "Page.frameStoppedLoading" if committed && s("/frameId") == Some(main_frame_id) => {
+                return Ok(());
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Extracts a required string field from a command result.
+pub(crate) fn str_field(v: &Value, name: &str) -> Result<String, BrowserError> {
+    v.get(name)
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| BrowserError::Protocol(format!("response lacks `{name}`: {v}")))
+}

@@ -1,0 +1,41 @@
+//! Chromium over the Chrome DevTools Protocol, with a thin client of our own.
+//!
+//! - [`BrowserPool`] launches Chromium processes (own process group, killed
+//!   with us) and hands out isolated [`BrowserContext`]s up to a capacity.
+//! - [`BrowserContext`] is one CDP browser context with one page: navigate,
+//!   perceive ([`PageState`] from the accessibility tree), click and type.
+//! - Everything fails with [`BrowserError`]; a crashed page yields
+//!   [`BrowserError::PageCrash`], a lost browser [`BrowserError::Closed`].
+//!
+//! The protocol layer is deliberately tolerant (untyped JSON plus
+//! `#[serde(default)]` structs) so Chromium releases do not break us.
+
+#![warn(missing_docs)]
+
+mod actions;
+mod cdp;
+mod config;
+mod context;
+mod error;
+mod launch;
+mod perception;
+mod pool;
+
+pub use actions::ActionReport;
+pub use config::BrowserConfig;
+pub use context::BrowserContext;
+pub use error::BrowserError;
+pub use perception::{Element, ElementId, PageState};
+pub use pool::BrowserPool;
+
+#[cfg(test)]
+mod tests {
+    /// The engine shares these across tasks; keep that a compile-time fact.
+    #[test]
+    fn public_handles_are_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<super::BrowserPool>();
+        assert_send_sync::<super::BrowserContext>();
+        assert_send_sync::<super::BrowserError>();
+    }
+}

@@ -1,0 +1,69 @@
+//! Live sessions and tasks held in memory by the node that owns them.
+
+use crate::views::TaskView;
+use std::sync::atomic::{AtomicI64, AtomicU64};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+use tokio::sync::watch;
+use wayfarer_agent::Control;
+use wayfarer_browser::BrowserContext;
+use wayfarer_core::{AccountId, SessionId, SessionState, TaskId};
+
+/// A running task's handles.
+pub(crate) struct LiveTask {
+    pub id: TaskId,
+    /// Asks the agent loop to pause, resume, stop or end.
+    pub control: watch::Sender<Control>,
+    /// The task as GET /task shows it; final once the task has ended.
+    pub view: watch::Sender<TaskView>,
+}
+
+/// Mutable part of a live session.
+pub(crate) struct SessionInner {
+    pub state: SessionState,
+    pub last_activity: Instant,
+    /// The task that has not ended yet, if any.
+    pub task: Option<Arc<LiveTask>>,
+}
+
+/// A session whose browser context is open on this node.
+pub(crate) struct LiveSession {
+    pub id: SessionId,
+    pub account_id: AccountId,
+    pub created: Instant,
+    pub context: BrowserContext,
+    inner: Mutex<SessionInner>,
+    /// Last event sequence number used.
+    pub seq: AtomicI64,
+    /// Working time of this session's tasks, for idle billing at the end.
+    pub working_ms: AtomicU64,
+}
+
+impl LiveSession {
+    pub fn new(id: SessionId, account_id: AccountId, context: BrowserContext) -> LiveSession {
+        LiveSession {
+            id,
+            account_id,
+            created: Instant::now(),
+            context,
+            inner: Mutex::new(SessionInner {
+                state: SessionState::Active,
+                last_activity: Instant::now(),
+                task: None,
+            }),
+            seq: AtomicI64::new(0),
+            working_ms: AtomicU64::new(0),
+        }
+    }
+
+    /// The mutable part. Never held across an `.await`.
+    pub fn inner(&self) -> MutexGuard<'_, SessionInner> {
+        // A panic while holding this lock cannot leave the plain fields inconsistent.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Resets the inactivity timer.
+    pub fn touch(&self) {
+        self.inner().last_activity = Instant::now();
+    }
+}

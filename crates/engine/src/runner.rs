@@ -1,0 +1,217 @@
+//! Runs one task's agent loop in the background and records everything it does.
+
+use crate::engine::Shared;
+use crate::live::{LiveSession, LiveTask};
+use crate::views::TaskOutcome;
+use crate::{events, now_ms};
+use serde_json::json;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+use tokio::sync::{mpsc, watch};
+use wayfarer_agent::{Control, RunEvent, RunSettings, run_task};
+use wayfarer_core::{SessionState, TaskSpec, TaskStatus, Usage};
+use wayfarer_store::TaskRecord;
+
+/// Starts the agent loop for `task` in `session`.
+pub(crate) fn spawn(
+    shared: Arc<Shared>,
+    session: Arc<LiveSession>,
+    task: Arc<LiveTask>,
+    spec: TaskSpec,
+    record: TaskRecord,
+    control: watch::Receiver<Control>,
+    terminate_on_completion: bool,
+) {
+    tokio::spawn(async move {
+        run(
+            shared,
+            session,
+            task,
+            spec,
+            record,
+            control,
+            terminate_on_completion,
+        )
+        .await;
+    });
+}
+
+async fn run(
+    shared: Arc<Shared>,
+    session: Arc<LiveSession>,
+    task: Arc<LiveTask>,
+    spec: TaskSpec,
+    mut record: TaskRecord,
+    control: watch::Receiver<Control>,
+    terminate_on_completion: bool,
+) {
+    let (events_tx, mut events_rx) = mpsc::unbounded_channel();
+    let settings = RunSettings {
+        navigation_timeout: shared.config.navigation_timeout,
+        ..RunSettings::default()
+    };
+    let prices = shared.config.prices;
+    let with_cost = |mut usage: Usage| {
+        usage.cost = prices.cost(
+            usage.prompt_tokens,
+            usage.completion_tokens,
+            usage.working_ms,
+        );
+        usage
+    };
+    let agent = run_task(
+        &session.context,
+        &spec,
+        &*shared.planner,
+        control,
+        events_tx,
+        settings,
+    );
+    let mut visited: Vec<serde_json::Value> = Vec::new();
+    let consume = async {
+        while let Some(event) = events_rx.recv().await {
+            match event {
+                RunEvent::Status(status) => {
+                    task.view.send_modify(|v| v.status = status);
+                    let state = if status == TaskStatus::Paused {
+                        "paused"
+                    } else {
+                        "active"
+                    };
+                    events::record(
+                        &*shared.store,
+                        &session,
+                        Some(&task.id),
+                        "state",
+                        json!({ "state": state }),
+                    )
+                    .await;
+                }
+                RunEvent::Usage(usage) => task.view.send_modify(|v| v.usage = with_cost(usage)),
+                RunEvent::Agent(content) => {
+                    events::record(
+                        &*shared.store,
+                        &session,
+                        Some(&task.id),
+                        "agent",
+                        json!({ "content": content }),
+                    )
+                    .await;
+                }
+                RunEvent::Action { name, target, args } => {
+                    let data = json!({ "name": name, "target": target, "args": args });
+                    events::record(
+                        &*shared.store,
+                        &session,
+                        Some(&task.id),
+                        "action",
+                        json!({ "data": data }),
+                    )
+                    .await;
+                }
+                RunEvent::Navigation(url) => {
+                    visited.push(json!({ "url": url, "timestamp": now_ms() }));
+                    events::record(
+                        &*shared.store,
+                        &session,
+                        Some(&task.id),
+                        "navigation",
+                        json!({ "url": url }),
+                    )
+                    .await;
+                }
+            }
+        }
+    };
+    let started = Instant::now();
+    let ((result, usage), ()) = tokio::join!(agent, consume);
+    let usage = with_cost(usage);
+    session
+        .working_ms
+        .fetch_add(usage.working_ms, Ordering::Relaxed);
+
+    let (status, outcome) = match &result {
+        Ok(answer) => {
+            let mut data = json!({
+                "message": answer.message,
+                "files": [],
+                // Main-frame navigations only; the full per-request log is a later issue.
+                "network": [{ "id": format!("{}-0", task.id), "taskId": task.id, "urls": visited }],
+            });
+            if let Some(output) = &answer.output {
+                data["output"] = output.clone();
+            }
+            (TaskStatus::Completed, TaskOutcome::Completed { data })
+        }
+        Err(e) => (TaskStatus::Failed, TaskOutcome::failed(e)),
+    };
+    if let Err(e) = shared
+        .store
+        .settle(&record.account_id, record.reserved, usage.cost)
+        .await
+    {
+        tracing::error!(session_id = %session.id, task_id = %task.id, error = %e, "settlement failed");
+    }
+    let now = now_ms();
+    record.status = status;
+    record.outcome = Some(outcome.to_stored());
+    record.usage = usage;
+    record.updated_at = now;
+    record.ended_at = Some(now);
+    if let Err(e) = shared.store.upsert_task(&record).await {
+        tracing::error!(session_id = %session.id, task_id = %task.id, error = %e, "could not store task result");
+    }
+    match &result {
+        Ok(_) => {
+            events::record(
+                &*shared.store,
+                &session,
+                Some(&task.id),
+                "task_completed",
+                json!({ "usage": usage.to_wire() }),
+            )
+            .await;
+        }
+        Err(e) => {
+            events::record(
+                &*shared.store,
+                &session,
+                Some(&task.id),
+                "task_failed",
+                json!({ "code": e.code().as_str(), "error": e.message() }),
+            )
+            .await;
+        }
+    }
+    task.view.send_modify(|v| {
+        v.status = status;
+        v.usage = usage;
+        v.outcome = Some(outcome.clone());
+    });
+    {
+        let mut inner = session.inner();
+        if inner.task.as_ref().is_some_and(|t| t.id == task.id) {
+            inner.task = None;
+        }
+        if inner.state == SessionState::Paused {
+            inner.state = SessionState::Active;
+        }
+        // The inactivity clock was held while the task worked; it starts again now.
+        inner.last_activity = Instant::now();
+    }
+    tracing::info!(
+        session_id = %session.id,
+        task_id = %task.id,
+        status = status.as_str(),
+        code = result.as_ref().err().map(|e| e.code().as_str()),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        steps = usage.steps,
+        "task ended"
+    );
+    if terminate_on_completion {
+        shared
+            .end_session(&session, SessionState::Terminated, "task_completed")
+            .await;
+    }
+}

@@ -1,0 +1,199 @@
+//! `wayfarer bench api`: API throughput and session lifecycle latency, each against a baseline
+//! measured in the same run on the same machine (ratios travel between machines; absolute
+//! numbers do not).
+
+use crate::config::{ServeArgs, ServeConfig};
+use crate::server;
+use clap::Subcommand;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+/// Which benchmark.
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// GET /task throughput vs GET /health; session lifecycle vs a bare browser context.
+    Api {
+        /// Requests per throughput measurement.
+        #[arg(long, default_value_t = 2000)]
+        requests: usize,
+        /// Requests in flight at once.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// Session lifecycles to time.
+        #[arg(long, default_value_t = 30)]
+        sessions: usize,
+    },
+}
+
+/// A benchmark failure.
+#[derive(Debug, thiserror::Error)]
+#[error("benchmark failed: {0}")]
+pub struct BenchError(String);
+
+fn err(e: impl std::fmt::Display) -> BenchError {
+    BenchError(e.to_string())
+}
+
+/// Runs the chosen benchmark and returns its report (Markdown).
+pub async fn run(which: BenchCommand) -> Result<String, BenchError> {
+    match which {
+        BenchCommand::Api {
+            requests,
+            concurrency,
+            sessions,
+        } => api(requests, concurrency.max(1), sessions.max(1)).await,
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// `requests` GETs of `url` with `concurrency` in flight; returns requests per second.
+async fn throughput(
+    client: &reqwest::Client,
+    url: &str,
+    key: Option<&str>,
+    requests: usize,
+    concurrency: usize,
+) -> Result<f64, BenchError> {
+    let started = Instant::now();
+    let per_worker = requests / concurrency;
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let client = client.clone();
+        let url = url.to_string();
+        let key = key.map(str::to_string);
+        workers.push(tokio::spawn(async move {
+            for _ in 0..per_worker {
+                let mut request = client.get(&url);
+                if let Some(key) = &key {
+                    request = request.bearer_auth(key);
+                }
+                let response = request.send().await.map_err(err)?;
+                if !response.status().is_success() {
+                    return Err(BenchError(format!("{url} answered {}", response.status())));
+                }
+                response.bytes().await.map_err(err)?;
+            }
+            Ok::<(), BenchError>(())
+        }));
+    }
+    for w in workers {
+        w.await.map_err(err)??;
+    }
+    Ok((per_worker * concurrency) as f64 / started.elapsed().as_secs_f64())
+}
+
+async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    key: &str,
+    body: Value,
+) -> Result<Value, BenchError> {
+    let response = client
+        .post(url)
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await
+        .map_err(err)?;
+    let status = response.status();
+    let body: Value = response.json().await.map_err(err)?;
+    if !status.is_success() {
+        return Err(BenchError(format!("{url} answered {status}: {body}")));
+    }
+    Ok(body)
+}
+
+async fn api(requests: usize, concurrency: usize, sessions: usize) -> Result<String, BenchError> {
+    let dir = tempfile::tempdir().map_err(err)?;
+    let args = ServeArgs {
+        listen: Some("127.0.0.1:0".parse().map_err(err)?),
+        browsers: Some(1),
+        contexts_per_browser: Some(16),
+        store: crate::config::StoreArgs {
+            data_dir: Some(dir.path().to_path_buf()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let config = ServeConfig::resolve(&args).map_err(err)?;
+    let store = server::open_store(&config.database_url)
+        .await
+        .map_err(err)?;
+    let key = server::bootstrap(&*store, None)
+        .await
+        .map_err(err)?
+        .ok_or_else(|| err("no key"))?;
+    let key = key.reveal().to_string();
+    let pool = server::launch_pool(&config).await.map_err(err)?;
+    let running = server::start(&config, store, pool.clone())
+        .await
+        .map_err(err)?;
+    let base = running.url.clone();
+    let client = reqwest::Client::new();
+    let result = async {
+        // One finished task to read back.
+        let done = post(&client, &format!("{base}/start/run-task"), &key, json!({"prompt": "Describe the page"})).await?;
+        let task_url = done["pollUrl"].as_str().ok_or_else(|| err("no pollUrl"))?.to_string();
+        // Warm up both paths.
+        throughput(&client, &format!("{base}/health"), None, 200, concurrency).await?;
+        throughput(&client, &task_url, Some(&key), 200, concurrency).await?;
+        let health_rps = throughput(&client, &format!("{base}/health"), None, requests, concurrency).await?;
+        let task_rps = throughput(&client, &task_url, Some(&key), requests, concurrency).await?;
+
+        let mut api_times = Vec::new();
+        for _ in 0..sessions {
+            let t = Instant::now();
+            let started = post(&client, &format!("{base}/start/start-session"), &key, json!({})).await?;
+            let sid = started["sessionId"].as_str().ok_or_else(|| err("no sessionId"))?.to_string();
+            post(
+                &client,
+                &format!("{base}/start/send-message"),
+                &key,
+                json!({"sessionId": sid, "message": {"actionType": "state", "newState": "terminate"}}),
+            )
+            .await?;
+            api_times.push(t.elapsed());
+        }
+        let mut raw_times = Vec::new();
+        for _ in 0..sessions {
+            let t = Instant::now();
+            let ctx = pool.new_context().await.map_err(err)?;
+            ctx.close().await;
+            raw_times.push(t.elapsed());
+        }
+        api_times.sort();
+        raw_times.sort();
+        let (api50, raw50) = (percentile(&api_times, 0.5), percentile(&raw_times, 0.5));
+        let (api95, raw95) = (percentile(&api_times, 0.95), percentile(&raw_times, 0.95));
+        Ok::<String, BenchError>(format!(
+            "## wayfarer bench api\n\n\
+             {requests} requests per run, {concurrency} in flight; {sessions} session lifecycles; 1 Chromium.\n\n\
+             | measure | wayfarer | baseline (same run) | ratio |\n|---|---|---|---|\n\
+             | GET /task throughput (auth + store read) vs GET /health | {task_rps:.0} req/s | {health_rps:.0} req/s | {:.2}× |\n\
+             | session lifecycle p50 (start-session + terminate over HTTP) vs bare context create+close | {:.1} ms | {:.1} ms | {:.2}× |\n\
+             | session lifecycle p95 | {:.1} ms | {:.1} ms | {:.2}× |\n",
+            task_rps / health_rps,
+            ms(api50),
+            ms(raw50),
+            ms(api50) / ms(raw50).max(0.001),
+            ms(api95),
+            ms(raw95),
+            ms(api95) / ms(raw95).max(0.001),
+        ))
+    }
+    .await;
+    running.stop().await;
+    pool.shutdown().await;
+    result
+}

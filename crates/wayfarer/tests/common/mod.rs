@@ -1,0 +1,261 @@
+//! Shared test harness: one runtime and one Chromium per test binary, fixture pages served on
+//! 127.0.0.1 by the test itself, and in-process servers on random ports.
+#![allow(dead_code)]
+
+use axum::Router;
+use axum::response::Html;
+use axum::routing::get;
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use tokio::runtime::Runtime;
+use wayfarer::config::{ServeArgs, ServeConfig, StoreArgs};
+use wayfarer::server::{self, RunningServer};
+use wayfarer_browser::{BrowserConfig, BrowserPool};
+use wayfarer_store::Store;
+
+/// The one runtime of this test binary: servers and the browser live on it across tests.
+pub fn runtime() -> &'static Runtime {
+    static RT: OnceLock<Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("test runtime")
+    })
+}
+
+/// Runs a test body on the shared runtime.
+pub fn run<F: Future<Output = ()> + Send + 'static>(f: F) {
+    runtime().block_on(async move { tokio::spawn(f).await.expect("test task panicked") });
+}
+
+/// The shared browser pool (one Chromium, many contexts).
+pub async fn pool() -> Arc<BrowserPool> {
+    static POOL: tokio::sync::OnceCell<Arc<BrowserPool>> = tokio::sync::OnceCell::const_new();
+    POOL.get_or_init(|| async {
+        let dir = std::env::temp_dir().join(format!("wayfarer-test-{}", std::process::id()));
+        BrowserPool::launch(BrowserConfig {
+            browsers: 1,
+            contexts_per_browser: 40,
+            profile_root: dir,
+            ..BrowserConfig::default()
+        })
+        .await
+        .expect("launch chromium (is Debian's chromium installed?)")
+    })
+    .await
+    .clone()
+}
+
+/// Base URL of the fixture site (127.0.0.1).
+pub async fn fixtures() -> String {
+    static SITE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    SITE.get_or_init(|| async {
+        let app = Router::new()
+            .route("/", get(|| async { Html(HOME) }))
+            .route("/next", get(|| async { Html("<html><head><title>Next</title></head><body><h1>Second page</h1></body></html>") }))
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_millis(1500)).await;
+                    Html("<html><head><title>Slow</title></head><body><h1>Slow page</h1></body></html>")
+                }),
+            )
+            .route(
+                "/hang",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                    Html("never")
+                }),
+            )
+            .route("/late", get(|| async { Html(LATE) }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind fixtures");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+        format!("http://{addr}")
+    })
+    .await
+    .clone()
+}
+
+const HOME: &str = r#"<!doctype html><html><head><title>Fixture home</title></head><body>
+<h1>Welcome</h1>
+<p>This is the fixture home page.</p>
+<button onclick="document.querySelector('h1').textContent='Button pressed'">Press me</button>
+<label>Email <input id="email" oninput="document.getElementById('echo').textContent='Echo: '+this.value"></label>
+<p id="echo"></p>
+<a href="/next">Next page</a>
+</body></html>"#;
+
+const LATE: &str = r#"<!doctype html><html><head><title>Late</title></head><body><h1>Waiting</h1>
+<script>setTimeout(() => { const b = document.createElement('button'); b.textContent = 'Appear';
+b.onclick = () => document.querySelector('h1').textContent = 'Appeared and clicked'; document.body.appendChild(b); }, 700);</script>
+</body></html>"#;
+
+/// Knobs a test may turn.
+#[derive(Clone, Default)]
+pub struct Options {
+    pub session_timeout: Option<Duration>,
+    pub inline_window: Option<Duration>,
+    pub navigation_timeout: Option<Duration>,
+    pub price_per_minute: Option<f64>,
+    /// A pool of its own instead of the shared one.
+    pub pool: Option<Arc<BrowserPool>>,
+}
+
+/// An in-process server with its own store and the operator's key.
+pub struct TestServer {
+    pub url: String,
+    pub key: String,
+    pub store: Arc<dyn Store>,
+    pub server: Option<RunningServer>,
+    pub client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub async fn start(options: Options) -> TestServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let args = ServeArgs {
+            store: StoreArgs {
+                data_dir: Some(dir.path().to_path_buf()),
+                ..Default::default()
+            },
+            listen: Some("127.0.0.1:0".parse().expect("addr")),
+            session_timeout: options.session_timeout,
+            inline_window: options.inline_window,
+            navigation_timeout: options.navigation_timeout,
+            price_per_minute: options.price_per_minute,
+            ..Default::default()
+        };
+        let config = ServeConfig::resolve(&args).expect("config");
+        let store = server::open_store(&config.database_url)
+            .await
+            .expect("store");
+        let key = server::bootstrap(&*store, None)
+            .await
+            .expect("bootstrap")
+            .expect("first key");
+        let pool = match options.pool {
+            Some(p) => p,
+            None => pool().await,
+        };
+        let running = server::start(&config, store.clone(), pool)
+            .await
+            .expect("server");
+        TestServer {
+            url: running.url.clone(),
+            key: key.reveal().to_string(),
+            store,
+            server: Some(running),
+            client: reqwest::Client::new(),
+            _dir: dir,
+        }
+    }
+
+    /// Creates an account with WebRun's default limits (or the given ones) and a key for it.
+    pub async fn account(
+        &self,
+        name: &str,
+        balance: Option<f64>,
+        session_limit: u32,
+        rate_limit: u32,
+    ) -> String {
+        let account = self
+            .store
+            .create_account(&wayfarer_store::NewAccount {
+                name: name.into(),
+                balance: balance.map(wayfarer_core::Micros::from_dollars),
+                session_limit: Some(session_limit),
+                rate_limit: Some(rate_limit),
+                now_ms: wayfarer_engine::now_ms(),
+            })
+            .await
+            .expect("account");
+        let key = wayfarer_core::ApiKey::generate();
+        server::register_key(&*self.store, &account, &key, None)
+            .await
+            .expect("key");
+        key.reveal().to_string()
+    }
+
+    pub async fn post(&self, path: &str, key: Option<&str>, body: Value) -> Answer {
+        let mut request = self.client.post(format!("{}{path}", self.url)).json(&body);
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        Answer::from(request.send().await.expect("request")).await
+    }
+
+    pub async fn get(&self, path: &str, key: Option<&str>) -> Answer {
+        let mut request = self.client.get(format!("{}{path}", self.url));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        Answer::from(request.send().await.expect("request")).await
+    }
+
+    /// Polls a task every 100 ms until `pending` is false (at most 60 s).
+    pub async fn poll(&self, session_id: &str, task_id: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let answer = self
+                .get(&format!("/task/{session_id}/{task_id}"), Some(&self.key))
+                .await;
+            assert_eq!(answer.status, 200, "{}", answer.body);
+            if answer.body["pending"] == json!(false) {
+                return answer.body;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "task never ended: {}",
+                answer.body
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn send(&self, session_id: &str, message: Value) -> Answer {
+        self.post(
+            "/start/send-message",
+            Some(&self.key),
+            json!({ "sessionId": session_id, "message": message }),
+        )
+        .await
+    }
+}
+
+/// A response: status, headers, JSON body.
+pub struct Answer {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    pub async fn from(response: reqwest::Response) -> Answer {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        let body =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// Asserts an error envelope with this status and code; returns the body.
+    pub fn error(&self, status: u16, code: &str) -> &Value {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(self.body["success"], json!(false), "{}", self.body);
+        assert_eq!(self.body["code"], json!(code), "{}", self.body);
+        assert!(self.body["error"].is_string(), "{}", self.body);
+        &self.body
+    }
+}
