@@ -30,7 +30,10 @@ pub(crate) fn spawn(shared: Weak<Shared>) {
                         .await;
                 }
             }
-            if last_purge.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
+            // Purge at least every minute, and often enough that a short retention is honoured.
+            let purge_every = (engine.config.retention / 4)
+                .clamp(Duration::from_millis(50), Duration::from_secs(60));
+            if last_purge.is_none_or(|t| t.elapsed() >= purge_every) {
                 last_purge = Some(Instant::now());
                 let cutoff = now_ms() - engine.config.retention.as_millis() as i64;
                 match engine.store.purge_ended(cutoff).await {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 /// Which benchmark.
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
-    /// GET /task throughput vs GET /health; session lifecycle vs a bare browser context.
+    /// GET /task throughput vs the HTTP floor (an unknown route); session lifecycle vs a bare browser context.
     Api {
         /// Requests per throughput measurement.
         #[arg(long, default_value_t = 2000)]
@@ -57,11 +57,13 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// `requests` GETs of `url` with `concurrency` in flight; returns requests per second.
+/// `requests` GETs of `url` (each must answer `expected`) with `concurrency` in flight;
+/// returns requests per second.
 async fn throughput(
     client: &reqwest::Client,
     url: &str,
     key: Option<&str>,
+    expected: u16,
     requests: usize,
     concurrency: usize,
 ) -> Result<f64, BenchError> {
@@ -79,7 +81,7 @@ async fn throughput(
                     request = request.bearer_auth(key);
                 }
                 let response = request.send().await.map_err(err)?;
-                if !response.status().is_success() {
+                if response.status().as_u16() != expected {
                     return Err(BenchError(format!("{url} answered {}", response.status())));
                 }
                 response.bytes().await.map_err(err)?;
@@ -146,10 +148,10 @@ async fn api(requests: usize, concurrency: usize, sessions: usize) -> Result<Str
         let done = post(&client, &format!("{base}/start/run-task"), &key, json!({"prompt": "Describe the page"})).await?;
         let task_url = done["pollUrl"].as_str().ok_or_else(|| err("no pollUrl"))?.to_string();
         // Warm up both paths.
-        throughput(&client, &format!("{base}/health"), None, 200, concurrency).await?;
-        throughput(&client, &task_url, Some(&key), 200, concurrency).await?;
-        let health_rps = throughput(&client, &format!("{base}/health"), None, requests, concurrency).await?;
-        let task_rps = throughput(&client, &task_url, Some(&key), requests, concurrency).await?;
+        throughput(&client, &format!("{base}/bench-floor"), None, 404, 200, concurrency).await?;
+        throughput(&client, &task_url, Some(&key), 200, 200, concurrency).await?;
+        let floor_rps = throughput(&client, &format!("{base}/bench-floor"), None, 404, requests, concurrency).await?;
+        let task_rps = throughput(&client, &task_url, Some(&key), 200, requests, concurrency).await?;
 
         let mut api_times = Vec::new();
         for _ in 0..sessions {
@@ -180,10 +182,10 @@ async fn api(requests: usize, concurrency: usize, sessions: usize) -> Result<Str
             "## wayfarer bench api\n\n\
              {requests} requests per run, {concurrency} in flight; {sessions} session lifecycles; 1 Chromium.\n\n\
              | measure | wayfarer | baseline (same run) | ratio |\n|---|---|---|---|\n\
-             | GET /task throughput (auth + store read) vs GET /health | {task_rps:.0} req/s | {health_rps:.0} req/s | {:.2}× |\n\
+             | GET /task throughput (auth + store read) vs unknown-route 404 (HTTP floor: no auth, no store) | {task_rps:.0} req/s | {floor_rps:.0} req/s | {:.2}× |\n\
              | session lifecycle p50 (start-session + terminate over HTTP) vs bare context create+close | {:.1} ms | {:.1} ms | {:.2}× |\n\
              | session lifecycle p95 | {:.1} ms | {:.1} ms | {:.2}× |\n",
-            task_rps / health_rps,
+            task_rps / floor_rps,
             ms(api50),
             ms(raw50),
             ms(api50) / ms(raw50).max(0.001),

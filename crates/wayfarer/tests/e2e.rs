@@ -811,3 +811,96 @@ fn capacity_exhausted_answers_503_with_retry_after_and_server_stop_closes_contex
         }
     });
 }
+
+#[test]
+fn max_duration_counts_working_time_only() {
+    run(async {
+        let site = fixtures().await;
+        let s = TestServer::start(Options::default()).await;
+        let started = s
+            .post(
+                "/start/start-session",
+                Some(&s.key),
+                json!({"prompt": "Describe", "startingUrl": format!("{site}/slow"), "maxDuration": 3000}),
+            )
+            .await;
+        let sid = started.body["sessionId"].as_str().unwrap().to_string();
+        let tid = started.body["taskId"].as_str().unwrap().to_string();
+        s.send(&sid, json!({"actionType": "state", "newState": "pause"}))
+            .await;
+        // Paused for longer than maxDuration: none of it may count.
+        tokio::time::sleep(Duration::from_millis(4000)).await;
+        s.send(&sid, json!({"actionType": "state", "newState": "resume"}))
+            .await;
+        let done = s.poll(&sid, &tid).await;
+        assert_eq!(done["status"], "completed", "{done}");
+        assert!(
+            done["usage"]["completion_time"].as_f64().unwrap() < 3.0,
+            "{}",
+            done["usage"]
+        );
+    });
+}
+
+#[test]
+fn a_working_task_holds_the_inactivity_timer() {
+    run(async {
+        let site = fixtures().await;
+        let s = TestServer::start(Options {
+            session_timeout: Some(Duration::from_millis(600)),
+            ..Default::default()
+        })
+        .await;
+        // The page takes 1.5 s to load — longer than the session timeout — and nobody polls.
+        let answer = s
+            .post(
+                "/start/run-task",
+                Some(&s.key),
+                json!({"prompt": "Describe", "startingUrl": format!("{site}/slow")}),
+            )
+            .await;
+        assert_eq!(answer.body["status"], "completed", "{}", answer.body);
+    });
+}
+
+#[test]
+fn ended_sessions_are_forgotten_after_retention() {
+    run(async {
+        let s = TestServer::start(Options {
+            retention: Some(Duration::from_millis(800)),
+            ..Default::default()
+        })
+        .await;
+        let done = s
+            .post(
+                "/start/run-task",
+                Some(&s.key),
+                json!({"prompt": "Describe"}),
+            )
+            .await;
+        let sid = done.body["sessionId"].as_str().unwrap().to_string();
+        let tid = done.body["taskId"].as_str().unwrap().to_string();
+        assert_eq!(
+            s.get(&format!("/task/{sid}/{tid}"), Some(&s.key))
+                .await
+                .status,
+            200
+        );
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let a = s.get(&format!("/task/{sid}/{tid}"), Some(&s.key)).await;
+            if a.status == 404 {
+                a.error(404, "SESSION_NOT_FOUND");
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "never purged");
+        }
+        s.send(
+            &sid,
+            json!({"actionType": "state", "newState": "terminate"}),
+        )
+        .await
+        .error(404, "SESSION_NOT_FOUND");
+    });
+}

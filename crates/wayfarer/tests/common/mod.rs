@@ -103,6 +103,7 @@ pub struct Options {
     pub inline_window: Option<Duration>,
     pub navigation_timeout: Option<Duration>,
     pub price_per_minute: Option<f64>,
+    pub retention: Option<Duration>,
     /// A pool of its own instead of the shared one.
     pub pool: Option<Arc<BrowserPool>>,
 }
@@ -130,6 +131,7 @@ impl TestServer {
             inline_window: options.inline_window,
             navigation_timeout: options.navigation_timeout,
             price_per_minute: options.price_per_minute,
+            retention: options.retention,
             ..Default::default()
         };
         let config = ServeConfig::resolve(&args).expect("config");
