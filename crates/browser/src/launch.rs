@@ -244,7 +244,7 @@ impl ChromiumProcess {
         // Renderers and helpers can outlive the leader briefly; kill them all.
         self.kill_group();
         self.wait_exit(Duration::from_secs(5)).await;
-        self.wait_group_gone(Duration::from_secs(2)).await;
+        self.wait_group_gone(Duration::from_secs(10)).await;
         self.remove_profile();
         self.finished = true;
     }

@@ -1,7 +1,7 @@
 //! The engine's public API.
 
 use crate::config::EngineConfig;
-use crate::live::{LiveSession, LiveTask};
+use crate::live::{LiveSession, LiveTask, SessionInner};
 use crate::rate::RateLimits;
 use crate::views::{AccountView, SessionStarted, SessionView, TaskView};
 use crate::{auth, events, now_ms, runner, sweeper};
@@ -479,18 +479,7 @@ impl Engine {
         });
         {
             let mut inner = session.inner();
-            let presence = if inner.task.is_some() {
-                TaskPresence::Running
-            } else {
-                TaskPresence::None
-            };
-            if let Err(e) = check_action(
-                inner.state,
-                presence,
-                SessionAction::NewTask,
-                session.id.as_str(),
-                self.shared.config.session_timeout.as_millis() as u64,
-            ) {
+            if let Err(e) = self.allow(&inner, &session.id, SessionAction::NewTask) {
                 drop(inner);
                 if let Some(amount) = reserved {
                     // The reservation was made for this task by open_session; give it back.
@@ -642,6 +631,22 @@ impl Engine {
         }
     }
 
+    /// Spec §3's table applied to a live session.
+    fn allow(
+        &self,
+        inner: &SessionInner,
+        id: &SessionId,
+        action: SessionAction,
+    ) -> Result<(), Error> {
+        check_action(
+            inner.state,
+            inner.presence(),
+            action,
+            id.as_str(),
+            self.shared.config.session_timeout.as_millis() as u64,
+        )
+    }
+
     fn ended_error(&self, record: &SessionRecord, action: SessionAction) -> Error {
         match check_action(
             record.state,
@@ -678,18 +683,7 @@ impl Engine {
         live.touch();
         let task = {
             let mut inner = live.inner();
-            let presence = if inner.task.is_some() {
-                TaskPresence::Running
-            } else {
-                TaskPresence::None
-            };
-            check_action(
-                inner.state,
-                presence,
-                change.action(),
-                session_id.as_str(),
-                self.shared.config.session_timeout.as_millis() as u64,
-            )?;
+            self.allow(&inner, session_id, change.action())?;
             match change {
                 StateChange::Pause => inner.state = SessionState::Paused,
                 StateChange::Resume => inner.state = SessionState::Active,
@@ -780,18 +774,7 @@ impl Engine {
         };
         live.touch();
         let inner = live.inner();
-        let presence = if inner.task.is_some() {
-            TaskPresence::Running
-        } else {
-            TaskPresence::None
-        };
-        check_action(
-            inner.state,
-            presence,
-            action,
-            session_id.as_str(),
-            self.shared.config.session_timeout.as_millis() as u64,
-        )?;
+        self.allow(&inner, session_id, action)?;
         Ok(inner.state)
     }
 

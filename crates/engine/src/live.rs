@@ -7,6 +7,7 @@ use std::time::Instant;
 use tokio::sync::watch;
 use wayfarer_agent::Control;
 use wayfarer_browser::BrowserContext;
+use wayfarer_core::state::TaskPresence;
 use wayfarer_core::{AccountId, SessionId, SessionState, TaskId};
 
 /// A running task's handles.
@@ -24,6 +25,17 @@ pub(crate) struct SessionInner {
     pub last_activity: Instant,
     /// The task that has not ended yet, if any.
     pub task: Option<Arc<LiveTask>>,
+}
+
+impl SessionInner {
+    /// What the state table needs to know about the session's task.
+    pub fn presence(&self) -> TaskPresence {
+        if self.task.is_some() {
+            TaskPresence::Running
+        } else {
+            TaskPresence::None
+        }
+    }
 }
 
 /// A session whose browser context is open on this node.

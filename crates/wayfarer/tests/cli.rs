@@ -16,6 +16,16 @@ struct Server {
     key: Option<String>,
 }
 
+impl Drop for Server {
+    /// A failing test must not leave its server (and so its Chromium) running.
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 fn serve(data_dir: &Path, extra: &[&str]) -> Server {
     let mut child = Command::new(BIN)
         .args([
