@@ -2,7 +2,7 @@
 PROFILE ?= release
 TARGET_DIR := $(if $(filter dev,$(PROFILE)),debug,$(PROFILE))
 
-.PHONY: run test deps build bench lint
+.PHONY: run test deps build bench bench-browser bench-perception lint
 
 ## Installs what is missing, builds, and starts the server on embedded defaults
 ## (SQLite in ./wayfarer-data, local Chromium, offline planner). Prints the URL and,
@@ -28,3 +28,14 @@ build:
 bench: deps
 	cargo build --release -p wayfarer --bin wayfarer
 	./target/release/wayfarer bench api
+
+## Perceive+act overhead, lifecycle vs playwright-core, memory per idle session, crash detection.
+bench-browser: deps
+	cargo build --release -p wayfarer --bin wayfarer
+	cd bench/lifecycle && npm install --no-audit --no-fund --silent
+	./target/release/wayfarer bench browser
+
+## Tokens per observation on ../shared/corpus vs Playwright MCP and browser-use (npm, PyPI).
+bench-perception: deps
+	cargo build --release -p wayfarer --bin wayfarer
+	bench/perception/run.sh

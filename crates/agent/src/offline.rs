@@ -22,6 +22,11 @@ enum Instruction {
     Click { name: String, kind: Option<String> },
     Type { text: String, field: String },
     Navigate { url: String },
+    Key { chord: String },
+    Scroll { dy: f64 },
+    History { delta: i64 },
+    Reload,
+    WaitForText { text: String },
 }
 
 const Q_OPEN: &str = r#"['"“‘]"#;
@@ -39,6 +44,25 @@ static TYPE: LazyLock<Regex> = LazyLock::new(|| {
 });
 static NAVIGATE: LazyLock<Regex> = LazyLock::new(|| {
     regex(r"(?i)\b(?:go to|navigate to|open|visit|load)\s+(?P<url>https?://[^\s'\x22<>]+)")
+});
+
+static KEY: LazyLock<Regex> = LazyLock::new(|| {
+    regex(&format!(
+        r"(?i)\bpress\s+(?:the\s+)?(?:key\s+)?{Q_OPEN}?(?P<key>enter|return|tab|escape|esc|space|backspace|delete|arrow ?(?:up|down|left|right)|page ?(?:up|down)|home|end|(?:(?:ctrl|control|shift|alt|meta|cmd)\+)+[a-z0-9]+){Q_CLOSE}?(?:\s+key)?\b"
+    ))
+});
+static SCROLL: LazyLock<Regex> = LazyLock::new(|| {
+    regex(
+        r"(?i)\bscroll\s+(?:(?P<dir>down|up)(?:\s+(?:by\s+)?(?P<px>\d+)\s*(?:px|pixels))?|to\s+the\s+(?P<edge>bottom|top))",
+    )
+});
+static HISTORY: LazyLock<Regex> = LazyLock::new(|| regex(r"(?i)\bgo\s+(?P<way>back|forward)\b"));
+static RELOAD: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"(?i)\b(?:reload|refresh)\s+the\s+page\b"));
+static WAIT_TEXT: LazyLock<Regex> = LazyLock::new(|| {
+    regex(&format!(
+        r"(?i)\bwait\s+(?:for|until)\s+(?:the\s+text\s+)?{Q_OPEN}(?P<text>[^'\x22“”‘’]+){Q_CLOSE}"
+    ))
 });
 
 /// Patterns are constants; a bad one is a programming error caught by the unit tests, so fall
@@ -88,7 +112,58 @@ fn parse_instructions(task: &str) -> Vec<Instruction> {
             Instruction::Navigate { url },
         ));
     }
-    found.sort_by_key(|(pos, _)| *pos);
+    for c in KEY.captures_iter(task) {
+        let chord = c["key"].replace(' ', "");
+        found.push((
+            c.get(0).map_or(0, |m| m.start()),
+            Instruction::Key { chord },
+        ));
+    }
+    for c in SCROLL.captures_iter(task) {
+        let px: f64 = c
+            .name("px")
+            .and_then(|m| m.as_str().parse().ok())
+            .unwrap_or(500.0);
+        let dy = match (
+            c.name("dir").map(|m| m.as_str().to_ascii_lowercase()),
+            c.name("edge").map(|m| m.as_str().to_ascii_lowercase()),
+        ) {
+            (Some(d), _) if d == "up" => -px,
+            (Some(_), _) => px,
+            (None, Some(e)) if e == "top" => -1.0e6,
+            _ => 1.0e6,
+        };
+        found.push((
+            c.get(0).map_or(0, |m| m.start()),
+            Instruction::Scroll { dy },
+        ));
+    }
+    for c in HISTORY.captures_iter(task) {
+        let delta = if c["way"].eq_ignore_ascii_case("back") {
+            -1
+        } else {
+            1
+        };
+        found.push((
+            c.get(0).map_or(0, |m| m.start()),
+            Instruction::History { delta },
+        ));
+    }
+    for m in RELOAD.find_iter(task) {
+        found.push((m.start(), Instruction::Reload));
+    }
+    for c in WAIT_TEXT.captures_iter(task) {
+        found.push((
+            c.get(0).map_or(0, |m| m.start()),
+            Instruction::WaitForText {
+                text: c["text"].to_string(),
+            },
+        ));
+    }
+    // "press 'Enter'" reads as both a click on something named Enter and a key press:
+    // at the same position a key press wins.
+    found.sort_by_key(|(pos, i)| (*pos, !matches!(i, Instruction::Key { .. })));
+    found.dedup_by_key(|(pos, _)| *pos);
     found.into_iter().map(|(_, i)| i).collect()
 }
 
@@ -291,12 +366,42 @@ impl OfflinePlanner {
             };
         };
 
+        let direct = |action: Action, reasoning: String| PlannerStep::Act { action, reasoning };
         let (target, looked_for) = match next {
             Instruction::Navigate { url } => {
-                return PlannerStep::Act {
-                    action: Action::Navigate { url: url.clone() },
-                    reasoning: format!("The task says to open {url}."),
-                };
+                return direct(
+                    Action::Navigate { url: url.clone() },
+                    format!("The task says to open {url}."),
+                );
+            }
+            Instruction::Key { chord } => {
+                return direct(
+                    Action::PressKey {
+                        chord: chord.clone(),
+                    },
+                    format!("The task says to press {chord}."),
+                );
+            }
+            Instruction::Scroll { dy } => {
+                return direct(
+                    Action::Scroll { dx: 0.0, dy: *dy },
+                    "The task says to scroll.".into(),
+                );
+            }
+            Instruction::History { delta } => {
+                return direct(
+                    Action::History { delta: *delta },
+                    "The task says to move in history.".into(),
+                );
+            }
+            Instruction::Reload => {
+                return direct(Action::Reload, "The task says to reload the page.".into());
+            }
+            Instruction::WaitForText { text } => {
+                return direct(
+                    Action::WaitForText { text: text.clone() },
+                    format!("The task says to wait for \"{text}\"."),
+                );
             }
             Instruction::Click { name, kind } => (
                 find(input.page, roles_for(kind.as_deref()), name),
@@ -376,6 +481,42 @@ mod tests {
                     field: "Age".into()
                 },
             ]
+        );
+    }
+
+    #[test]
+    fn keys_scrolls_history_and_waits() {
+        let got = parse_instructions(
+            "Type 'tea' into the Search field, press Enter, wait for 'Results', scroll down, go back and refresh the page. Then press 'Control+A'.",
+        );
+        assert_eq!(
+            got,
+            vec![
+                Instruction::Type {
+                    text: "tea".into(),
+                    field: "Search".into()
+                },
+                Instruction::Key {
+                    chord: "Enter".into()
+                },
+                Instruction::WaitForText {
+                    text: "Results".into()
+                },
+                Instruction::Scroll { dy: 500.0 },
+                Instruction::History { delta: -1 },
+                Instruction::Reload,
+                Instruction::Key {
+                    chord: "Control+A".into()
+                },
+            ]
+        );
+        // A quoted element name is still a click.
+        assert_eq!(
+            parse_instructions("press the 'Sign in' button"),
+            vec![Instruction::Click {
+                name: "Sign in".into(),
+                kind: Some("button".into())
+            }]
         );
     }
 

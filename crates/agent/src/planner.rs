@@ -17,6 +17,16 @@ pub enum Action {
     Navigate { url: String },
     /// Let the page settle, then look again.
     Wait { ms: u64 },
+    /// Press a key or chord (`Enter`, `Control+A`) in whatever has focus.
+    PressKey { chord: String },
+    /// Scroll the page by this many CSS pixels (positive = down/right).
+    Scroll { dx: f64, dy: f64 },
+    /// Go back (-1) or forward (+1) in the tab's history.
+    History { delta: i64 },
+    /// Reload the page.
+    Reload,
+    /// Wait until this text is visible on the page.
+    WaitForText { text: String },
 }
 
 impl Action {
@@ -27,6 +37,28 @@ impl Action {
             Action::Type { .. } => "type",
             Action::Navigate { .. } => "navigate",
             Action::Wait { .. } => "wait",
+            Action::PressKey { .. } => "press_key",
+            Action::Scroll { .. } => "scroll",
+            Action::History { delta } if *delta < 0 => "back",
+            Action::History { .. } => "forward",
+            Action::Reload => "reload",
+            Action::WaitForText { .. } => "wait_for_text",
+        }
+    }
+
+    /// The action's arguments as shown in `action` events.
+    pub fn args(&self) -> serde_json::Value {
+        use serde_json::json;
+        match self {
+            Action::Click { id } => json!({ "elementId": id.0 }),
+            Action::Type { id, text } => json!({ "elementId": id.0, "text": text }),
+            Action::Navigate { url } => json!({ "url": url }),
+            Action::Wait { ms } => json!({ "ms": ms }),
+            Action::PressKey { chord } => json!({ "key": chord }),
+            Action::Scroll { dx, dy } => json!({ "deltaX": dx, "deltaY": dy }),
+            Action::History { delta } => json!({ "delta": delta }),
+            Action::Reload => json!({}),
+            Action::WaitForText { text } => json!({ "text": text }),
         }
     }
 }

@@ -79,6 +79,15 @@ fn browser_error(e: BrowserError) -> Error {
         BrowserError::ElementNotFound { id } => Error::ElementNotFound {
             looked_for: json!({ "elementId": id.0 }),
         },
+        BrowserError::WaitTimeout { what, timeout_ms } => Error::ElementNotFound {
+            looked_for: json!({ "waitedFor": what, "timeout": timeout_ms }),
+        },
+        BrowserError::Navigation { url, reason } => Error::NavigationFailed { url, reason },
+        BrowserError::Blocked { url, reason } => Error::NavigationBlocked { url, rule: reason },
+        BrowserError::InvalidArgument(reason) => Error::PlannerError {
+            reason,
+            status: None,
+        },
         BrowserError::Unavailable => Error::InstanceUnavailable {
             retry_after_secs: 5,
             reason: None,
@@ -202,6 +211,12 @@ impl Run<'_> {
         Ok(())
     }
 
+    fn report_navigation(&self, report: &wayfarer_browser::ActionReport) {
+        if let Some(url) = &report.navigated_to {
+            self.emit(RunEvent::Navigation(url.clone()));
+        }
+    }
+
     async fn act(&mut self, action: &Action) -> Result<String, Error> {
         let ctx = self.ctx;
         match action {
@@ -239,6 +254,65 @@ impl Run<'_> {
                     })
                     .await?;
                 Ok(report.description)
+            }
+            Action::PressKey { chord } => {
+                let chord = chord.clone();
+                let report = self
+                    .work(Duration::ZERO, async move {
+                        ctx.press_key(&chord).await.map_err(browser_error)
+                    })
+                    .await?;
+                self.report_navigation(&report);
+                Ok(report.description)
+            }
+            Action::Scroll { dx, dy } => {
+                let (dx, dy) = (*dx, *dy);
+                let report = self
+                    .work(Duration::ZERO, async move {
+                        ctx.scroll_page(dx, dy).await.map_err(browser_error)
+                    })
+                    .await?;
+                Ok(report.description)
+            }
+            Action::History { delta } => {
+                let delta = *delta;
+                let timeout = self.settings.navigation_timeout.min(self.clock.remaining());
+                let report = self
+                    .work(Duration::ZERO, async move {
+                        ctx.go_history(delta, timeout).await.map_err(browser_error)
+                    })
+                    .await?;
+                self.report_navigation(&report);
+                Ok(report.description)
+            }
+            Action::Reload => {
+                let timeout = self.settings.navigation_timeout.min(self.clock.remaining());
+                let report = self
+                    .work(Duration::ZERO, async move {
+                        ctx.reload(timeout).await.map_err(browser_error)
+                    })
+                    .await?;
+                self.report_navigation(&report);
+                Ok(report.description)
+            }
+            Action::WaitForText { text } => {
+                let text = text.clone();
+                // One wait may take 30 s, or what is left of the task's time; when the task's
+                // time is what runs out, that is a TASK_TIMEOUT, not a missing element.
+                let limit = Duration::from_secs(30);
+                let timeout = limit.min(self.clock.remaining());
+                let result = self
+                    .work(Duration::from_secs(1), async move {
+                        Ok::<_, Error>(ctx.wait_for_text(&text, timeout).await)
+                    })
+                    .await?;
+                match result {
+                    Ok(report) => Ok(report.description),
+                    Err(BrowserError::WaitTimeout { .. }) if timeout < limit => {
+                        Err(self.timeout_error())
+                    }
+                    Err(e) => Err(browser_error(e)),
+                }
             }
         }
     }
@@ -301,12 +375,7 @@ impl Run<'_> {
                             .map(|e| format!("{} \"{}\"", e.role, e.name)),
                         _ => None,
                     };
-                    let args = match &action {
-                        Action::Type { text, .. } => json!({ "text": text }),
-                        Action::Navigate { url } => json!({ "url": url }),
-                        Action::Wait { ms } => json!({ "ms": ms }),
-                        Action::Click { id } => json!({ "elementId": id.0 }),
-                    };
+                    let args = action.args();
                     let outcome = self.act(&action).await?;
                     self.emit(RunEvent::Action {
                         name: action.name().into(),

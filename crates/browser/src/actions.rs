@@ -14,10 +14,13 @@ use tokio::time::Instant;
 use crate::cdp::CdpEvent;
 use crate::context::{BrowserContext, wait_for_load};
 use crate::error::BrowserError;
+use crate::frames::ResolvedElement;
 use crate::perception::{Element, ElementId, collapse_whitespace, truncate};
 
-/// How long after a click we look for a navigation it may have started.
-const NAV_START_GRACE: Duration = Duration::from_millis(200);
+/// How long after a click has been handled we look for a navigation it may have started.
+/// (A renderer round trip first makes sure the page's handlers have run, so this only covers
+/// the hop from renderer to browser.)
+const NAV_START_GRACE: Duration = Duration::from_millis(50);
 /// How long (from the click) we wait for such a navigation to load.
 const NAV_LOAD_WAIT: Duration = Duration::from_millis(1000);
 
@@ -49,12 +52,14 @@ impl BrowserContext {
     /// waits briefly for any navigation the click started.
     pub async fn click(&self, id: ElementId) -> Result<ActionReport, BrowserError> {
         self.ensure_usable()?;
-        let el = self.element(id)?;
-        let backend = el.backend_node_id;
+        // The element may live in an iframe with its own CDP session.
+        let target = self.resolve(id).await?;
+        let el = target.element.clone();
         if let Err(e) = self
-            .call(
+            .call_in(
+                Some(&target.session_id),
                 "DOM.scrollIntoViewIfNeeded",
-                json!({ "backendNodeId": backend }),
+                json!({ "backendNodeId": target.backend_node_id }),
             )
             .await
         {
@@ -66,7 +71,8 @@ impl BrowserContext {
                 return Err(e);
             }
         }
-        let (x, y) = self.click_point(backend, id).await?;
+        // Resolved again: scrolling may have moved the element's iframe.
+        let (x, y) = self.click_point(&self.resolve(id).await?, id).await?;
 
         // Subscribe before the click so no navigation event is missed.
         let mut events = self.session.subscribe();
@@ -98,13 +104,17 @@ impl BrowserContext {
     /// select all, then `Input.insertText` (which fires `input` events).
     pub async fn type_text(&self, id: ElementId, text: &str) -> Result<ActionReport, BrowserError> {
         self.ensure_usable()?;
-        let el = self.element(id)?;
-        let backend = el.backend_node_id;
-        self.call("DOM.focus", json!({ "backendNodeId": backend }))
+        // DOM calls go to the element's own frame session (it may be a cross-origin iframe);
+        // keyboard input goes to the page, which routes it to the focused frame.
+        let target = self.resolve(id).await?;
+        let el = target.element.clone();
+        let (frame, backend) = (Some(target.session_id.as_str()), target.backend_node_id);
+        self.call_in(frame, "DOM.focus", json!({ "backendNodeId": backend }))
             .await
             .map_err(|e| not_found_if_stale(e, id))?;
         let resolved = self
-            .call(
+            .call_in(
+                frame,
                 "DOM.resolveNode",
                 json!({ "backendNodeId": backend, "objectGroup": "wayfarer-type" }),
             )
@@ -112,7 +122,8 @@ impl BrowserContext {
             .map_err(|e| not_found_if_stale(e, id))?;
         let result = async {
             if let Some(object_id) = resolved.pointer("/object/objectId").and_then(Value::as_str) {
-                self.call(
+                self.call_in(
+                    frame,
                     "Runtime.callFunctionOn",
                     json!({ "objectId": object_id, "functionDeclaration": SELECT_ALL_FN }),
                 )
@@ -137,7 +148,8 @@ impl BrowserContext {
         .await;
         // Release the handle whatever happened; leaking it pins the node.
         let _ = self
-            .call(
+            .call_in(
+                frame,
                 "Runtime.releaseObjectGroup",
                 json!({ "objectGroup": "wayfarer-type" }),
             )
@@ -153,12 +165,21 @@ impl BrowserContext {
         })
     }
 
-    /// Viewport coordinates of the element's centre.
-    async fn click_point(&self, backend: i64, id: ElementId) -> Result<(f64, f64), BrowserError> {
+    /// Main-viewport coordinates of the element's centre.
+    async fn click_point(
+        &self,
+        target: &ResolvedElement,
+        id: ElementId,
+    ) -> Result<(f64, f64), BrowserError> {
+        let (session, backend) = (Some(target.session_id.as_str()), target.backend_node_id);
         // Content quads handle inline elements wrapped over lines and CSS
         // transforms; the box model is the fallback for older Chromium.
         let quads = self
-            .call("DOM.getContentQuads", json!({ "backendNodeId": backend }))
+            .call_in(
+                session,
+                "DOM.getContentQuads",
+                json!({ "backendNodeId": backend }),
+            )
             .await;
         let quads = match quads {
             Ok(v) => v
@@ -172,7 +193,11 @@ impl BrowserContext {
                     return Err(e);
                 }
                 let model = self
-                    .call("DOM.getBoxModel", json!({ "backendNodeId": backend }))
+                    .call_in(
+                        session,
+                        "DOM.getBoxModel",
+                        json!({ "backendNodeId": backend }),
+                    )
                     .await
                     .map_err(|e| not_found_if_stale(e, id))?;
                 model
@@ -182,15 +207,22 @@ impl BrowserContext {
                     .collect()
             }
         };
-        quads.iter().filter_map(quad_center).next().ok_or_else(|| {
-            BrowserError::Protocol(format!("element {id} is not visible (no layout box)"))
-        })
+        // Quads are relative to the element's frame session; the offset
+        // places an out-of-process iframe's content in the main viewport.
+        quads
+            .iter()
+            .filter_map(quad_center)
+            .next()
+            .map(|(x, y)| (x + target.offset.0, y + target.offset.1))
+            .ok_or_else(|| {
+                BrowserError::Protocol(format!("element {id} is not visible (no layout box)"))
+            })
     }
 
     /// After a click: if a main-frame navigation starts within
     /// [`NAV_START_GRACE`], wait (until [`NAV_LOAD_WAIT`] after the click)
     /// for it to load and report where the page went.
-    async fn follow_navigation(
+    pub(crate) async fn follow_navigation(
         &self,
         events: &mut broadcast::Receiver<CdpEvent>,
         started: Instant,
@@ -198,7 +230,11 @@ impl BrowserContext {
         let main = self.main_frame_id.as_str();
         let mut target: Option<String> = None;
         let mut navigating = false;
-        let grace_end = started + NAV_START_GRACE;
+        // The input has been handled once the renderer answers: anything it started
+        // (a navigation request) is on its way to us.
+        self.call("Runtime.evaluate", json!({ "expression": "0" }))
+            .await?;
+        let grace_end = Instant::now() + NAV_START_GRACE;
         // Phase 1: did the click start anything?
         loop {
             let Ok(next) = tokio::time::timeout_at(grace_end, events.recv()).await else {

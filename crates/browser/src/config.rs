@@ -1,6 +1,9 @@
 //! Pool configuration.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use wayfarer_netguard::Resolver;
 
 /// How many browsers to run, how to size them, and where they keep profiles.
 #[derive(Debug, Clone)]
@@ -18,6 +21,35 @@ pub struct BrowserConfig {
     pub profile_root: PathBuf,
     /// Page viewport (width, height) in CSS pixels, applied to every page.
     pub viewport: (u32, u32),
+    /// Fresh contexts kept open and unused so a new session needs no context
+    /// creation (≈250 ms of Chromium work). They count against capacity only
+    /// while a slot is free for them.
+    pub prewarm: usize,
+    /// Browser-level DevTools WebSocket URL of a browser (or grid) run by
+    /// someone else. When set, nothing is launched: the pool connects to it
+    /// as its only browser and never closes it.
+    pub remote_ws: Option<String>,
+    /// When set, every context is routed through a network guard of its own
+    /// (spec §3): a forward proxy that checks the resolved address of every
+    /// connection and enforces per-task `avoidDomains`.
+    pub network_guard: Option<GuardSettings>,
+}
+
+/// How the network guard of each context is set up.
+#[derive(Clone)]
+pub struct GuardSettings {
+    /// Refuse loopback and private ranges too (link-local/metadata always are).
+    pub block_private: bool,
+    /// Name resolution used by the guard (a stub in tests).
+    pub resolver: Arc<dyn Resolver>,
+}
+
+impl std::fmt::Debug for GuardSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GuardSettings")
+            .field("block_private", &self.block_private)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for BrowserConfig {
@@ -28,6 +60,9 @@ impl Default for BrowserConfig {
             contexts_per_browser: 8,
             profile_root: std::env::temp_dir().join("wayfarer-chromium"),
             viewport: (1024, 600),
+            prewarm: 2,
+            remote_ws: None,
+            network_guard: None,
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -13,7 +13,10 @@ use crate::cdp::{CdpConnection, CdpEvent, SessionHandle, SessionStatus};
 use crate::error::BrowserError;
 use crate::perception::{Element, ElementId};
 use crate::pool::Slot;
+use wayfarer_netguard::{BlockReason, GuardHandle, GuardPolicy, Upstream};
 
+/// How long after an aborted navigation we wait for a crash report.
+const CRASH_REPORT_GRACE: Duration = Duration::from_millis(500);
 /// Upper bound for disposing a context; disposal is best effort.
 const DISPOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -32,6 +35,13 @@ pub struct BrowserContext {
     /// Elements of the most recent `page_state`, by id; ids in actions refer
     /// to this snapshot.
     pub(crate) elements: Mutex<HashMap<ElementId, Element>>,
+    /// Perception memory: stable element ids, previous state, OOPIF
+    /// sessions and frame routes (see `frames.rs`).
+    pub(crate) perception: crate::frames::Memory,
+    /// This context's network guard (every connection of its pages goes through it).
+    pub(crate) guard: Option<Arc<GuardHandle>>,
+    /// Page viewport, reapplied to a page made after a crash.
+    viewport: (u32, u32),
     closed: AtomicBool,
     slot: Mutex<Option<Slot>>,
 }
@@ -53,14 +63,17 @@ impl BrowserContext {
         conn: CdpConnection,
         viewport: (u32, u32),
         slot: Slot,
+        guard: Option<GuardHandle>,
     ) -> Result<Self, BrowserError> {
+        // If our connection dies, Chromium cleans the context up itself.
+        let mut params = json!({ "disposeOnDetach": true });
+        if let Some(guard) = &guard {
+            params["proxyServer"] = json!(guard.proxy_server());
+            // Chromium bypasses proxies for loopback by default; the guard must see those too.
+            params["proxyBypassList"] = json!("<-loopback>");
+        }
         let created = conn
-            .call(
-                None,
-                "Target.createBrowserContext",
-                // If our connection dies, Chromium cleans the context up itself.
-                json!({ "disposeOnDetach": true }),
-            )
+            .call(None, "Target.createBrowserContext", params)
             .await?;
         let browser_context_id = str_field(&created, "browserContextId")?;
         match Self::create_page(&conn, &browser_context_id, viewport).await {
@@ -71,6 +84,9 @@ impl BrowserContext {
                 session,
                 main_frame_id,
                 elements: Mutex::new(HashMap::new()),
+                perception: crate::frames::Memory::default(),
+                guard: guard.map(Arc::new),
+                viewport,
                 closed: AtomicBool::new(false),
                 slot: Mutex::new(Some(slot)),
             }),
@@ -207,6 +223,65 @@ impl BrowserContext {
     /// than `timeout` (loading is then stopped so the page is usable again).
     pub async fn navigate(&self, url: &str, timeout: Duration) -> Result<(), BrowserError> {
         self.ensure_usable()?;
+        // Refusals recorded from now on are this navigation's (or its page's).
+        if let Some(guard) = &self.guard {
+            guard.take_blocked();
+        }
+        let result = self.navigate_inner(url, timeout).await;
+        if let Some(reason) = self.guard_refused(url) {
+            return Err(BrowserError::Blocked {
+                url: url.to_string(),
+                reason: reason.as_str().to_string(),
+            });
+        }
+        result
+    }
+
+    /// Why the guard refused `url`'s own host since the last check, if it did.
+    fn guard_refused(&self, url: &str) -> Option<BlockReason> {
+        let guard = self.guard.as_ref()?;
+        let host = url::Url::parse(url)
+            .ok()?
+            .host_str()?
+            .trim_matches(['[', ']'])
+            .to_ascii_lowercase();
+        guard
+            .blocked()
+            .into_iter()
+            .find(|b| !b.upstream && b.host.trim_matches(['[', ']']).eq_ignore_ascii_case(&host))
+            .map(|b| b.reason)
+    }
+
+    /// Sets what this context's guard refuses beyond the server-wide rules: hosts to avoid
+    /// (with their subdomains) and an upstream proxy to chain behind the checks.
+    ///
+    /// Errors with [`BrowserError::InvalidArgument`] when the context has no guard (and
+    /// something is asked of it) or the upstream proxy URL is unusable.
+    pub fn set_network_policy(
+        &self,
+        avoid_domains: Vec<String>,
+        upstream: Option<Upstream>,
+    ) -> Result<(), BrowserError> {
+        let Some(guard) = &self.guard else {
+            if avoid_domains.is_empty() && upstream.is_none() {
+                return Ok(());
+            }
+            return Err(BrowserError::InvalidArgument(
+                "this browser pool runs without a network guard, so avoidDomains and proxies cannot be enforced".into(),
+            ));
+        };
+        let block_private = guard.policy().block_private;
+        guard
+            .set_policy(GuardPolicy {
+                block_private,
+                avoid_domains,
+                upstream,
+            })
+            .map_err(|e| BrowserError::InvalidArgument(format!("network policy: {e}")))
+    }
+
+    /// Loads `url` and waits for `load` (see [`BrowserContext::navigate`]).
+    async fn navigate_inner(&self, url: &str, timeout: Duration) -> Result<(), BrowserError> {
         // Subscribe before sending so the load event cannot slip past us.
         let mut events = self.session.subscribe();
         let work = async {
@@ -216,6 +291,18 @@ impl BrowserContext {
                 .and_then(Value::as_str)
                 .filter(|t| !t.is_empty())
             {
+                // A renderer that dies while navigating aborts the navigation first and
+                // reports the crash a moment later: the crash is the real story.
+                if reason.contains("ERR_ABORTED") {
+                    let mut status = self.session.status.clone();
+                    let crashed = status.wait_for(|s| *s == SessionStatus::Crashed);
+                    if tokio::time::timeout(CRASH_REPORT_GRACE, crashed)
+                        .await
+                        .is_ok_and(|r| r.is_ok())
+                    {
+                        return Err(BrowserError::PageCrash);
+                    }
+                }
                 return Err(BrowserError::Navigation {
                     url: url.to_string(),
                     reason: reason.to_string(),
@@ -262,6 +349,45 @@ impl BrowserContext {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string())
+    }
+
+    /// Whether the page has crashed (the context itself may still be recovered).
+    pub fn is_crashed(&self) -> bool {
+        matches!(self.ensure_usable(), Err(BrowserError::PageCrash))
+    }
+
+    /// After a crash: a fresh page in the **same** browser context (cookies and storage
+    /// kept), returned as the context to use from now on. This object is spent afterwards:
+    /// it no longer owns the browser context, its slot or its network guard.
+    pub async fn recover(&self) -> Result<BrowserContext, BrowserError> {
+        if self.closed.load(Ordering::Acquire) || self.conn.is_closed() {
+            return Err(BrowserError::Closed);
+        }
+        let (target_id, session, main_frame_id) =
+            Self::create_page(&self.conn, &self.browser_context_id, self.viewport).await?;
+        // From here the new object owns the browser context: this one must not dispose it.
+        self.closed.store(true, Ordering::Release);
+        self.conn.forget_session(&self.session.id);
+        let close = self.conn.call(
+            None,
+            "Target.closeTarget",
+            json!({ "targetId": self.target_id }),
+        );
+        let _ = tokio::time::timeout(DISPOSE_TIMEOUT, close).await;
+        tracing::info!(browser_context_id = %self.browser_context_id, "fresh page after a crash");
+        Ok(BrowserContext {
+            conn: self.conn.clone(),
+            browser_context_id: self.browser_context_id.clone(),
+            target_id,
+            session,
+            main_frame_id,
+            elements: Mutex::new(HashMap::new()),
+            perception: crate::frames::Memory::default(),
+            guard: self.guard.clone(),
+            viewport: self.viewport,
+            closed: AtomicBool::new(false),
+            slot: Mutex::new(self.take_slot()),
+        })
     }
 
     /// Disposes the browser context (and its page) and frees the pool slot.

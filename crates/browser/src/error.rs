@@ -46,4 +46,24 @@ pub enum BrowserError {
     /// The context was closed or its browser went away.
     #[error("browser context is closed")]
     Closed,
+    /// The network guard refused the page's own address (avoided domain, private or
+    /// link-local address).
+    #[error("navigation to {url} was blocked by the network guard ({reason})")]
+    Blocked {
+        /// The URL that was refused.
+        url: String,
+        /// `avoided_domain`, `link_local`, `private_network` or `unresolvable`.
+        reason: String,
+    },
+    /// An action was asked for with arguments it cannot use (an unknown key name, …).
+    #[error("invalid action argument: {0}")]
+    InvalidArgument(String),
+    /// A wait (for text, an element, navigation, network idle) ran out of time.
+    #[error("waited {timeout_ms} ms for {what}")]
+    WaitTimeout {
+        /// What was waited for.
+        what: String,
+        /// How long, in milliseconds.
+        timeout_ms: u64,
+    },
 }

@@ -83,6 +83,70 @@ pub(crate) fn resolve_executable(explicit: Option<&Path>) -> Result<PathBuf, Bro
     ))
 }
 
+/// Kills browsers a previous, crashed run left behind under `profile_root`
+/// and removes their profiles; returns how many profiles were reaped.
+///
+/// Profile directories are named `chromium-<owner pid>-…`; one whose owner is
+/// no longer running is a leftover. Its browser, if still alive, is found by
+/// the `--user-data-dir=` on its command line (so a recycled pid is never
+/// mistaken for it) and its whole process group is killed.
+pub(crate) fn reap_orphans(profile_root: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(profile_root) else {
+        return 0;
+    };
+    let mut reaped = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let Some(owner) = name
+            .strip_prefix("chromium-")
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if owner == std::process::id() || Path::new(&format!("/proc/{owner}")).exists() {
+            continue;
+        }
+        let marker = format!("--user-data-dir={}", entry.path().display());
+        for pgid in processes_with_arg(&marker) {
+            tracing::warn!(pgid, profile = %entry.path().display(), "killing chromium left by a crashed run");
+            // SAFETY: plain syscall on a group whose leader carries our profile flag.
+            unsafe {
+                libc::killpg(pgid, libc::SIGKILL);
+            }
+        }
+        if std::fs::remove_dir_all(entry.path()).is_ok() {
+            reaped += 1;
+        }
+    }
+    reaped
+}
+
+/// Process group ids of processes whose command line contains `arg`.
+fn processes_with_arg(arg: &str) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut groups = Vec::new();
+    for entry in entries.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        if !cmdline.split(|b| *b == 0).any(|a| a == arg.as_bytes()) {
+            continue;
+        }
+        // SAFETY: getpgid only reads the process table.
+        let pgid = unsafe { libc::getpgid(pid) };
+        if pgid > 0 && !groups.contains(&pgid) {
+            groups.push(pgid);
+        }
+    }
+    groups
+}
+
 /// A running Chromium process that we own.
 ///
 /// Dropping it kills the whole process group and removes the profile
@@ -130,6 +194,8 @@ impl ChromiumProcess {
             "--disable-sync",
             "--disable-dev-shm-usage",
             "--mute-audio",
+            // WebRTC must not send UDP around the network guard (spec §3).
+            "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
             "--remote-debugging-port=0",
         ])
         .arg(format!("--user-data-dir={}", user_data_dir.display()))

@@ -17,16 +17,24 @@ mod cdp;
 mod config;
 mod context;
 mod error;
+mod frames;
 mod launch;
+mod network;
+mod page_actions;
 mod perception;
 mod pool;
 
 pub use actions::ActionReport;
-pub use config::BrowserConfig;
+pub use config::{BrowserConfig, GuardSettings};
 pub use context::BrowserContext;
 pub use error::BrowserError;
-pub use perception::{Element, ElementId, PageState};
+pub use network::{NetworkEntry, NetworkRecorder};
+pub use page_actions::{ImageFormat, Table};
+pub use perception::{
+    Element, ElementId, FrameInfo, OutlineItem, PageState, PerceiveOptions, Rect, Scroll, StateDiff,
+};
 pub use pool::BrowserPool;
+pub use wayfarer_netguard::{Resolver, StubResolver, SystemResolver, Upstream};
 
 #[cfg(test)]
 mod tests {

@@ -494,10 +494,7 @@ fn browser_death_closes_contexts() {
         }
         assert!(!ready, "pool still ready after the browser died");
         assert!(matches!(ctx.page_state().await, Err(BrowserError::Closed)));
-        assert!(matches!(
-            pool.new_context().await,
-            Err(BrowserError::Unavailable)
-        ));
+        // (The watchdog then starts a replacement browser: see tests/pool.rs.)
         tokio::time::timeout(Duration::from_secs(10), pool.shutdown())
             .await
             .expect("shutdown must not hang");

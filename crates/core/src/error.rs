@@ -42,6 +42,8 @@ pub enum ErrorCode {
     TaskStopped,
     SessionTerminated,
     PlannerError,
+    NavigationBlocked,
+    NavigationFailed,
 }
 
 impl ErrorCode {
@@ -84,6 +86,8 @@ impl ErrorCode {
             TaskStopped => "TASK_STOPPED",
             SessionTerminated => "SESSION_TERMINATED",
             PlannerError => "PLANNER_ERROR",
+            NavigationFailed => "NAVIGATION_FAILED",
+            NavigationBlocked => "NAVIGATION_BLOCKED",
         }
     }
 
@@ -117,7 +121,9 @@ impl ErrorCode {
             | OutputValidationFailed
             | TaskStopped
             | SessionTerminated
-            | PlannerError => 200,
+            | PlannerError
+            | NavigationBlocked
+            | NavigationFailed => 200,
         }
     }
 }
@@ -210,6 +216,13 @@ pub enum Error {
     SessionTerminated,
     #[error("planner error")]
     PlannerError { reason: String, status: Option<u16> },
+    /// The network guard refused the page's address (ours: the spec's step failure with
+    /// `details.reason: "blocked_by_network_guard"`).
+    #[error("navigation blocked")]
+    NavigationBlocked { url: String, rule: String },
+    /// The page could not be loaded (ours): DNS failure, refused connection, TLS error…
+    #[error("navigation failed")]
+    NavigationFailed { url: String, reason: String },
 }
 
 /// Things with a `<Thing> <id> not found` error of their own.
@@ -270,6 +283,8 @@ impl Error {
             TaskStopped => ErrorCode::TaskStopped,
             SessionTerminated => ErrorCode::SessionTerminated,
             PlannerError { .. } => ErrorCode::PlannerError,
+            NavigationBlocked { .. } => ErrorCode::NavigationBlocked,
+            NavigationFailed { .. } => ErrorCode::NavigationFailed,
         }
     }
 
@@ -351,6 +366,10 @@ impl Error {
             TaskStopped => "Task was stopped".into(),
             SessionTerminated => "Session was terminated while the task was running".into(),
             PlannerError { reason, .. } => format!("Planner failed: {reason}"),
+            NavigationBlocked { url, .. } => {
+                format!("Navigation to {url} was blocked by the network guard")
+            }
+            NavigationFailed { url, reason } => format!("Navigation to {url} failed: {reason}"),
         }
     }
 
@@ -408,6 +427,12 @@ impl Error {
             TokenLimitExceeded { limit, kind } => Some(json!({ "limit": limit, "kind": kind })),
             OutputValidationFailed { reason } => Some(json!({ "reason": reason })),
             PlannerError { reason, status } => Some(json!({ "reason": reason, "status": status })),
+            NavigationFailed { url, reason } => Some(json!({ "url": url, "reason": reason })),
+            NavigationBlocked { url, rule } => Some(json!({
+                "url": url,
+                "reason": "blocked_by_network_guard",
+                "rule": rule,
+            })),
             _ => None,
         }
     }

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use wayfarer_agent::{Control, Planner};
-use wayfarer_browser::{BrowserError, BrowserPool};
+use wayfarer_browser::{BrowserError, BrowserPool, Upstream};
 use wayfarer_core::error::Thing;
 use wayfarer_core::state::{TaskPresence, check_action};
 use wayfarer_core::{
@@ -106,7 +106,7 @@ impl Shared {
             let _ = task.control.send(control);
             wait_final(&task, WIND_DOWN).await;
         }
-        session.context.close().await;
+        session.context().close().await;
         self.sessions().remove(&session.id);
         if let Err(e) = self
             .store
@@ -247,12 +247,13 @@ impl Engine {
         task: Option<&TaskSpec>,
     ) -> Result<(), Error> {
         if let Some(s) = session {
-            if let Some(proxy) = &s.proxy {
+            if let Some(proxy) = s.proxy.as_ref().filter(|p| p.source != "custom") {
                 return Err(Error::invalid_param(
-                    "proxy",
-                    &json!({ "source": proxy.source, "server": proxy.server }),
+                    "proxy.source",
+                    &json!(proxy.source),
                     wayfarer_core::ParamRule::Other(
-                        "per-session proxies are not supported by this server yet".into(),
+                        "'WebRun' needs an operator proxy pool, and none is configured; use 'custom'"
+                            .into(),
                     ),
                 ));
             }
@@ -368,9 +369,7 @@ impl Engine {
                 .unwrap_or_else(|p| p.into_inner());
             opening.values().sum()
         };
-        if self.shared.pool.open_contexts() as u64 + opening_total
-            > self.shared.pool.capacity() as u64
-        {
+        if self.shared.pool.in_use() as u64 + opening_total > self.shared.pool.capacity() as u64 {
             return Err(Error::InstanceUnavailable {
                 retry_after_secs: CAPACITY_RETRY_AFTER_SECS,
                 reason: None,
@@ -407,6 +406,24 @@ impl Engine {
                 });
             }
         };
+        let upstream = session.proxy.as_ref().and_then(|p| {
+            p.server.as_ref().map(|server| Upstream {
+                url: server.clone(),
+                username: p.username.clone(),
+                password: p.password.as_ref().map(|s| s.expose().to_string()),
+                trusted: false,
+            })
+        });
+        if let Err(e) = context.set_network_policy(Vec::new(), upstream.clone()) {
+            context.close().await;
+            self.refund(&account.id, reserved).await;
+            let server = session.proxy.as_ref().and_then(|p| p.server.clone());
+            return Err(Error::invalid_param(
+                "proxy.server",
+                &json!(server),
+                wayfarer_core::ParamRule::Other(e.to_string()),
+            ));
+        }
         let id = SessionId::generate();
         let now = now_ms();
         let record = SessionRecord {
@@ -424,9 +441,14 @@ impl Engine {
             ended_at: None,
             end_reason: None,
         };
-        let live = Arc::new(LiveSession::new(id.clone(), account.id.clone(), context));
+        let live = Arc::new(LiveSession::new(
+            id.clone(),
+            account.id.clone(),
+            context,
+            upstream,
+        ));
         if let Err(e) = self.shared.store.insert_session(&record).await {
-            live.context.close().await;
+            live.context().close().await;
             self.refund(&account.id, reserved).await;
             return Err(internal("session insert", e));
         }
@@ -477,20 +499,34 @@ impl Engine {
             control: control_tx,
             view: watch::channel(view).0,
         });
-        {
+        let claimed = {
             let mut inner = session.inner();
-            if let Err(e) = self.allow(&inner, &session.id, SessionAction::NewTask) {
-                drop(inner);
-                if let Some(amount) = reserved {
-                    // The reservation was made for this task by open_session; give it back.
-                    let account_id = account.id.clone();
-                    let engine = self.clone();
-                    tokio::spawn(async move { engine.refund(&account_id, amount).await });
-                }
-                return Err(e);
+            self.allow(&inner, &session.id, SessionAction::NewTask)
+                .map(|()| {
+                    inner.task = Some(task.clone());
+                    inner.last_activity = Instant::now();
+                })
+        };
+        // avoidDomains are enforced by the session's network guard, per task.
+        let claimed = claimed.and_then(|()| {
+            session
+                .context()
+                .set_network_policy(spec.avoid_domains.clone(), session.upstream.clone())
+                .map_err(|e| {
+                    session.inner().task = None;
+                    Error::invalid_param(
+                        "avoidDomains",
+                        &json!(spec.avoid_domains),
+                        wayfarer_core::ParamRule::Other(e.to_string()),
+                    )
+                })
+        });
+        if let Err(e) = claimed {
+            if let Some(amount) = reserved {
+                // The reservation was made for this task by open_session; give it back.
+                self.refund(&account.id, amount).await;
             }
-            inner.task = Some(task.clone());
-            inner.last_activity = Instant::now();
+            return Err(e);
         }
         let reserved = match reserved {
             Some(amount) => amount,

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 use tokio::sync::watch;
 use wayfarer_agent::Control;
-use wayfarer_browser::BrowserContext;
+use wayfarer_browser::{BrowserContext, Upstream};
 use wayfarer_core::state::TaskPresence;
 use wayfarer_core::{AccountId, SessionId, SessionState, TaskId};
 
@@ -43,7 +43,10 @@ pub(crate) struct LiveSession {
     pub id: SessionId,
     pub account_id: AccountId,
     pub created: Instant,
-    pub context: BrowserContext,
+    /// The browser context; replaced by a fresh page in the same context after a crash.
+    context: Mutex<Arc<BrowserContext>>,
+    /// The session's own proxy, chained behind its network guard.
+    pub upstream: Option<Upstream>,
     inner: Mutex<SessionInner>,
     /// Last event sequence number used.
     pub seq: AtomicI64,
@@ -52,12 +55,18 @@ pub(crate) struct LiveSession {
 }
 
 impl LiveSession {
-    pub fn new(id: SessionId, account_id: AccountId, context: BrowserContext) -> LiveSession {
+    pub fn new(
+        id: SessionId,
+        account_id: AccountId,
+        context: BrowserContext,
+        upstream: Option<Upstream>,
+    ) -> LiveSession {
         LiveSession {
             id,
             account_id,
             created: Instant::now(),
-            context,
+            context: Mutex::new(Arc::new(context)),
+            upstream,
             inner: Mutex::new(SessionInner {
                 state: SessionState::Active,
                 last_activity: Instant::now(),
@@ -72,6 +81,31 @@ impl LiveSession {
     pub fn inner(&self) -> MutexGuard<'_, SessionInner> {
         // A panic while holding this lock cannot leave the plain fields inconsistent.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The browser context in use.
+    pub fn context(&self) -> Arc<BrowserContext> {
+        self.context
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// If the page has crashed, gives the session a fresh page in the same browser context
+    /// (cookies kept), so its next task can run.
+    pub async fn recover_if_crashed(&self) {
+        let current = self.context();
+        if !current.is_crashed() {
+            return;
+        }
+        match current.recover().await {
+            Ok(fresh) => {
+                *self.context.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(fresh);
+            }
+            Err(e) => {
+                tracing::warn!(session_id = %self.id, error = %e, "could not recover a crashed page")
+            }
+        }
     }
 
     /// Resets the inactivity timer.

@@ -60,15 +60,25 @@ async fn run(
         );
         usage
     };
+    // Every request the page makes during the task, for `data.network`.
+    // A page that crashed while the session was idle is replaced before work starts.
+    session.recover_if_crashed().await;
+    let context = session.context();
+    let recorder = match context.record_network().await {
+        Ok(r) => Some(r),
+        Err(e) => {
+            tracing::debug!(session_id = %session.id, error = %e, "network log unavailable");
+            None
+        }
+    };
     let agent = run_task(
-        &session.context,
+        &context,
         &spec,
         &*shared.planner,
         control,
         events_tx,
         settings,
     );
-    let mut visited: Vec<serde_json::Value> = Vec::new();
     let consume = async {
         while let Some(event) = events_rx.recv().await {
             match event {
@@ -111,7 +121,6 @@ async fn run(
                     .await;
                 }
                 RunEvent::Navigation(url) => {
-                    visited.push(json!({ "url": url, "timestamp": now_ms() }));
                     events::record(
                         &*shared.store,
                         &session,
@@ -127,6 +136,16 @@ async fn run(
     let started = Instant::now();
     let ((result, usage), ()) = tokio::join!(agent, consume);
     let usage = with_cost(usage);
+    if matches!(result, Err(wayfarer_core::Error::PageCrash)) {
+        // The session lives on with a fresh page in the same browser context.
+        session.recover_if_crashed().await;
+    }
+    let requests: Vec<serde_json::Value> = recorder
+        .map(|r| r.finish())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| json!({ "url": e.url, "timestamp": e.timestamp }))
+        .collect();
     session
         .working_ms
         .fetch_add(usage.working_ms, Ordering::Relaxed);
@@ -136,8 +155,7 @@ async fn run(
             let mut data = json!({
                 "message": answer.message,
                 "files": [],
-                // Main-frame navigations only; the full per-request log is a later issue.
-                "network": [{ "id": format!("{}-0", task.id), "taskId": task.id, "urls": visited }],
+                "network": [{ "id": format!("{}-0", task.id), "taskId": task.id, "urls": requests }],
             });
             if let Some(output) = &answer.output {
                 data["output"] = output.clone();

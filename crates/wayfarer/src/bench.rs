@@ -23,14 +23,29 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 30)]
         sessions: usize,
     },
+    /// Perceive+act overhead, session lifecycle vs raw playwright-core, memory per idle session.
+    Browser {
+        /// Perceive+click steps to time.
+        #[arg(long, default_value_t = 60)]
+        steps: usize,
+        /// Lifecycles to time (wayfarer and playwright-core each).
+        #[arg(long, default_value_t = 20)]
+        lifecycles: usize,
+        /// Idle session counts to measure memory at.
+        #[arg(long, default_value = "1,10,50", value_delimiter = ',')]
+        idle: Vec<usize>,
+        /// The playwright-core baseline script (needs `npm install` in its folder).
+        #[arg(long, default_value = "bench/lifecycle/playwright-lifecycle.mjs")]
+        playwright_script: std::path::PathBuf,
+    },
 }
 
 /// A benchmark failure.
 #[derive(Debug, thiserror::Error)]
 #[error("benchmark failed: {0}")]
-pub struct BenchError(String);
+pub struct BenchError(pub(crate) String);
 
-fn err(e: impl std::fmt::Display) -> BenchError {
+pub(crate) fn err(e: impl std::fmt::Display) -> BenchError {
     BenchError(e.to_string())
 }
 
@@ -42,10 +57,19 @@ pub async fn run(which: BenchCommand) -> Result<String, BenchError> {
             concurrency,
             sessions,
         } => api(requests, concurrency.max(1), sessions.max(1)).await,
+        BenchCommand::Browser {
+            steps,
+            lifecycles,
+            idle,
+            playwright_script,
+        } => {
+            crate::bench_browser::run(steps.max(1), lifecycles.max(1), &idle, &playwright_script)
+                .await
+        }
     }
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
@@ -53,7 +77,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[idx.min(sorted.len() - 1)]
 }
 
-fn ms(d: Duration) -> f64 {
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
@@ -95,7 +119,7 @@ async fn throughput(
     Ok((per_worker * concurrency) as f64 / started.elapsed().as_secs_f64())
 }
 
-async fn post(
+pub(crate) async fn post(
     client: &reqwest::Client,
     url: &str,
     key: &str,

@@ -45,12 +45,19 @@ pub struct ServeArgs {
     /// Browser contexts (live sessions) per process (default 60).
     #[arg(long, env = "WAYFARER_CONTEXTS_PER_BROWSER")]
     pub contexts_per_browser: Option<usize>,
-    /// Refuse loopback and private ranges (needs the network guard, not in this build yet).
+    /// Refuse loopback and private ranges too (link-local and cloud metadata always are).
     #[arg(long, env = "WAYFARER_BLOCK_PRIVATE_NETWORK")]
     pub block_private_network: bool,
     /// Chromium binary (default: `chromium` on PATH).
     #[arg(long, env = "WAYFARER_CHROMIUM")]
     pub chromium: Option<PathBuf>,
+    /// DevTools WebSocket of a browser run elsewhere (e.g. a Browserless or Steel grid)
+    /// to use instead of launching Chromium; `--browsers` is then 1.
+    #[arg(long, env = "WAYFARER_BROWSER_WS")]
+    pub browser_ws: Option<String>,
+    /// Fresh contexts kept ready so a new session starts without waiting (default 2).
+    #[arg(long, env = "WAYFARER_PREWARM")]
+    pub prewarm: Option<usize>,
     /// Session inactivity timeout, e.g. `300s`, `5m` (default 300s).
     #[arg(long, env = "WAYFARER_SESSION_TIMEOUT", value_parser = humantime::parse_duration)]
     pub session_timeout: Option<Duration>,
@@ -85,6 +92,8 @@ pub struct FileConfig {
     pub contexts_per_browser: Option<usize>,
     pub block_private_network: Option<bool>,
     pub chromium: Option<PathBuf>,
+    pub browser_ws: Option<String>,
+    pub prewarm: Option<usize>,
     pub session_timeout: Option<String>,
     pub inline_window: Option<String>,
     pub retention: Option<String>,
@@ -109,6 +118,8 @@ pub struct ServeConfig {
     pub contexts_per_browser: usize,
     pub block_private_network: bool,
     pub chromium: Option<PathBuf>,
+    pub browser_ws: Option<String>,
+    pub prewarm: usize,
     pub session_timeout: Duration,
     pub inline_window: Duration,
     pub retention: Duration,
@@ -216,6 +227,8 @@ impl ServeConfig {
             block_private_network: args.block_private_network
                 || file.block_private_network.unwrap_or(false),
             chromium: args.chromium.clone().or(file.chromium.clone()),
+            browser_ws: args.browser_ws.clone().or(file.browser_ws.clone()),
+            prewarm: args.prewarm.or(file.prewarm).unwrap_or(2),
             session_timeout: duration(
                 "session_timeout",
                 args.session_timeout,
@@ -265,12 +278,12 @@ impl ServeConfig {
                 config.planner
             )));
         }
-        if config.block_private_network {
-            return Err(ConfigError(
-                "--block-private-network needs the network guard, which this build does not have yet; \
-                 refusing to start rather than run unguarded"
-                    .into(),
-            ));
+        if let Some(ws) = &config.browser_ws
+            && !(ws.starts_with("ws://") || ws.starts_with("wss://"))
+        {
+            return Err(ConfigError(format!(
+                "--browser-ws must be a ws:// or wss:// URL, got '{ws}'"
+            )));
         }
         if let Some(key) = &config.bootstrap_key
             && !wayfarer_core::ApiKey::valid_bootstrap(key)

@@ -32,6 +32,8 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Loads a URL and prints the page state exactly as a planner receives it.
+    Perceive(wayfarer::perceive::PerceiveArgs),
     /// Runs a benchmark and prints its numbers.
     Bench {
         #[command(subcommand)]
@@ -168,6 +170,16 @@ fn main() -> ExitCode {
                 )
                 .await
             }
+            Command::Perceive(args) => match wayfarer::perceive::run(&args).await {
+                Ok((out, note)) => {
+                    print!("{out}");
+                    if let Some(note) = note {
+                        eprintln!("{note}");
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            },
             Command::Bench { which } => match bench::run(which).await {
                 Ok(report) => {
                     println!("{report}");

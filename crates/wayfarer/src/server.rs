@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use wayfarer_agent::OfflinePlanner;
-use wayfarer_browser::{BrowserConfig, BrowserPool};
+use wayfarer_browser::{BrowserConfig, BrowserPool, GuardSettings, SystemResolver};
 use wayfarer_core::ApiKey;
 use wayfarer_engine::{Engine, EngineConfig, now_ms};
 use wayfarer_store::{NewAccount, NewApiKey, SqliteStore, Store, StoreError};
@@ -92,6 +92,12 @@ pub async fn launch_pool(
         contexts_per_browser: config.contexts_per_browser,
         profile_root: config.data_dir.join("chromium"),
         viewport: (1024, 600),
+        prewarm: config.prewarm,
+        remote_ws: config.browser_ws.clone(),
+        network_guard: Some(GuardSettings {
+            block_private: config.block_private_network,
+            resolver: Arc::new(SystemResolver),
+        }),
     })
     .await
 }
@@ -119,11 +125,22 @@ impl RunningServer {
     }
 }
 
-/// Binds `config.listen` and serves the API with `store` and `pool`.
+/// Binds `config.listen` and serves the API with `store` and `pool`, planning with the
+/// offline planner.
 pub async fn start(
     config: &ServeConfig,
     store: Arc<dyn Store>,
     pool: Arc<BrowserPool>,
+) -> Result<RunningServer, StartError> {
+    start_with_planner(config, store, pool, Arc::new(OfflinePlanner)).await
+}
+
+/// [`start`] with a planner of the caller's choice.
+pub async fn start_with_planner(
+    config: &ServeConfig,
+    store: Arc<dyn Store>,
+    pool: Arc<BrowserPool>,
+    planner: Arc<dyn wayfarer_agent::Planner>,
 ) -> Result<RunningServer, StartError> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -142,7 +159,7 @@ pub async fn start(
         prices: config.prices,
         viewport: (1024, 600),
     };
-    let engine = Engine::start(engine_config, store, pool, Arc::new(OfflinePlanner))
+    let engine = Engine::start(engine_config, store, pool, planner)
         .await
         .map_err(|e| StartError(format!("engine start: {e}")))?;
     let app = wayfarer_api::router(wayfarer_api::AppState {

@@ -560,12 +560,12 @@ fn task_timeout_when_max_duration_runs_out() {
             .post(
                 "/start/run-task",
                 Some(&s.key),
-                json!({"prompt": "Click the 'Does not exist' button", "startingUrl": format!("{site}/"), "maxDuration": 1000}),
+                json!({"prompt": "Wait for 'Words that never appear'", "startingUrl": format!("{site}/"), "maxDuration": 3000}),
             )
             .await;
         let b = &answer.body;
         assert_eq!(b["code"], "TASK_TIMEOUT", "{b}");
-        assert_eq!(b["error"], "Task exceeded maximum duration of 1000ms");
+        assert_eq!(b["error"], "Task exceeded maximum duration of 3000ms");
         assert!(b["usage"]["inputTokens"].is_number());
     });
 }
@@ -793,10 +793,10 @@ fn capacity_exhausted_answers_503_with_retry_after_and_server_stop_closes_contex
         third.error(503, "INSTANCE_UNAVAILABLE");
         assert_eq!(third.body["error"], "No browser instances available");
         assert!(third.headers.get("retry-after").is_some());
-        assert_eq!(small.open_contexts(), 1);
+        assert_eq!(small.in_use(), 1);
         s.server.take().unwrap().stop().await;
         assert_eq!(
-            small.open_contexts(),
+            small.in_use(),
             0,
             "stopping the server closes every context"
         );
@@ -902,5 +902,107 @@ fn ended_sessions_are_forgotten_after_retention() {
         )
         .await
         .error(404, "SESSION_NOT_FOUND");
+    });
+}
+
+#[test]
+fn search_by_pressing_enter_then_going_back() {
+    run(async {
+        let site = fixtures().await;
+        let s = TestServer::start(Options::default()).await;
+        let answer = s
+            .post(
+                "/start/run-task",
+                Some(&s.key),
+                json!({"prompt": "Type 'green tea' into the Search field, press Enter and wait for 'Results for'", "startingUrl": format!("{site}/search")}),
+            )
+            .await;
+        let message = answer.body["data"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("Results for green tea"), "{}", answer.body);
+        let urls: Vec<&str> = answer.body["data"]["network"][0]["urls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["url"].as_str().unwrap())
+            .collect();
+        assert!(
+            urls.iter().any(|u| u.contains("/results?q=green+tea")),
+            "network log has the search: {urls:?}"
+        );
+        let back = s
+            .post(
+                "/start/run-task",
+                Some(&s.key),
+                json!({"prompt": "Click the 'Next page' link, then go back", "startingUrl": format!("{site}/search")}),
+            )
+            .await;
+        assert!(
+            back.body["data"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("heading \"Search\""),
+            "{}",
+            back.body
+        );
+    });
+}
+
+/// The offline planner, except that a task saying "crash the renderer" first sends the page
+/// to `chrome://crash` (no real planner would; it makes the renderer die on cue).
+struct CrashingPlanner;
+
+#[async_trait::async_trait]
+impl wayfarer_agent::Planner for CrashingPlanner {
+    async fn next_step(
+        &self,
+        input: wayfarer_agent::PlannerInput<'_>,
+    ) -> (wayfarer_agent::PlannerStep, wayfarer_agent::PlannerUsage) {
+        if input.task.contains("crash the renderer") && input.history.is_empty() {
+            let action = wayfarer_agent::Action::Navigate {
+                url: "chrome://crash".into(),
+            };
+            return (
+                wayfarer_agent::PlannerStep::Act {
+                    action,
+                    reasoning: "crash".into(),
+                },
+                Default::default(),
+            );
+        }
+        wayfarer_agent::OfflinePlanner.next_step(input).await
+    }
+}
+
+#[test]
+fn a_renderer_crash_fails_the_task_with_page_crash_and_the_session_recovers() {
+    run(async {
+        let site = fixtures().await;
+        let s = TestServer::start(Options {
+            planner: Some(std::sync::Arc::new(CrashingPlanner)),
+            ..Default::default()
+        })
+        .await;
+        let started = s
+            .post("/start/start-session", Some(&s.key), json!({}))
+            .await;
+        let sid = started.body["sessionId"].as_str().unwrap().to_string();
+        let task = s
+            .send(&sid, json!({"actionType": "newTask", "taskDetails": "crash the renderer", "startingUrl": format!("{site}/")}))
+            .await;
+        let tid = task.body["taskId"].as_str().unwrap().to_string();
+        let done = s.poll(&sid, &tid).await;
+        assert_eq!(done["code"], "PAGE_CRASH", "{done}");
+        assert_eq!(done["error"], "Browser page crashed during execution");
+        // Same session, fresh page: the next task works.
+        let next = s
+            .send(&sid, json!({"actionType": "newTask", "taskDetails": "Click the 'Press me' button", "startingUrl": format!("{site}/")}))
+            .await;
+        assert_eq!(next.body["status"], "completed", "{}", next.body);
+        assert!(
+            next.body["data"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("Button pressed")
+        );
     });
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::runtime::Runtime;
 use wayfarer::config::{ServeArgs, ServeConfig, StoreArgs};
 use wayfarer::server::{self, RunningServer};
-use wayfarer_browser::{BrowserConfig, BrowserPool};
+use wayfarer_browser::{BrowserConfig, BrowserPool, GuardSettings, SystemResolver};
 use wayfarer_store::Store;
 
 /// The one runtime of this test binary: servers and the browser live on it across tests.
@@ -42,6 +42,11 @@ pub async fn pool() -> Arc<BrowserPool> {
             browsers: 1,
             contexts_per_browser: 40,
             profile_root: dir,
+            // As in production: every context behind its own network guard.
+            network_guard: Some(GuardSettings {
+                block_private: false,
+                resolver: Arc::new(SystemResolver),
+            }),
             ..BrowserConfig::default()
         })
         .await
@@ -72,7 +77,34 @@ pub async fn fixtures() -> String {
                     Html("never")
                 }),
             )
-            .route("/late", get(|| async { Html(LATE) }));
+            .route("/late", get(|| async { Html(LATE) }))
+            .route(
+                "/with-pixel",
+                get(|axum::extract::RawQuery(q): axum::extract::RawQuery| async move {
+                    // `q` is the origin the pixel is fetched from (another name for this site).
+                    let origin = q.unwrap_or_default();
+                    Html(format!("<html><head><title>Pixel</title></head><body><h1>Pixel page</h1><img src=\"{origin}/pixel.gif\"></body></html>"))
+                }),
+            )
+            .route("/pixel.gif", get(|| async { "GIF89a" }))
+            .route("/never-fetched", get(|| async { Html("<h1>should not be fetched</h1>") }))
+            .route(
+                "/search",
+                get(|| async {
+                    Html("<html><head><title>Search</title></head><body><h1>Search</h1><form action=\"/results\"><label>Search <input name=\"q\"></label></form><a href=\"/next\">Next page</a></body></html>")
+                }),
+            )
+            .route(
+                "/results",
+                get(|axum::extract::RawQuery(q): axum::extract::RawQuery| async move {
+                    let term = q.unwrap_or_default().trim_start_matches("q=").replace('+', " ");
+                    Html(format!("<html><head><title>Results</title></head><body><h1>Results for {term}</h1></body></html>"))
+                }),
+            );
+        let app = app.layer(axum::middleware::from_fn(|request: axum::extract::Request, next: axum::middleware::Next| async move {
+            fixture_hits().lock().unwrap().push(request.uri().path().to_string());
+            next.run(request).await
+        }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind fixtures");
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(async move { axum::serve(listener, app).await.ok() });
@@ -80,6 +112,12 @@ pub async fn fixtures() -> String {
     })
     .await
     .clone()
+}
+
+/// Paths the fixture site has been asked for, in order.
+pub fn fixture_hits() -> &'static std::sync::Mutex<Vec<String>> {
+    static HITS: OnceLock<std::sync::Mutex<Vec<String>>> = OnceLock::new();
+    HITS.get_or_init(Default::default)
 }
 
 const HOME: &str = r#"<!doctype html><html><head><title>Fixture home</title></head><body>
@@ -106,6 +144,8 @@ pub struct Options {
     pub retention: Option<Duration>,
     /// A pool of its own instead of the shared one.
     pub pool: Option<Arc<BrowserPool>>,
+    /// A planner instead of the offline one.
+    pub planner: Option<Arc<dyn wayfarer_agent::Planner>>,
 }
 
 /// An in-process server with its own store and the operator's key.
@@ -146,7 +186,10 @@ impl TestServer {
             Some(p) => p,
             None => pool().await,
         };
-        let running = server::start(&config, store.clone(), pool)
+        let planner = options
+            .planner
+            .unwrap_or_else(|| Arc::new(wayfarer_agent::OfflinePlanner));
+        let running = server::start_with_planner(&config, store.clone(), pool, planner)
             .await
             .expect("server");
         TestServer {

@@ -1,0 +1,182 @@
+//! Page-level actions against a real Chromium: history, keys, scrolling, waits,
+//! screenshots, extraction and the network log.
+
+mod support;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use support::{asset, html, runtime, serve};
+use wayfarer_browser::{BrowserConfig, BrowserError, BrowserPool, ImageFormat};
+
+const T: Duration = Duration::from_secs(15);
+
+fn pages() -> HashMap<&'static str, support::Page> {
+    let long: String = (0..200).map(|i| format!("<p>Line {i}</p>")).collect();
+    let mut pages = HashMap::new();
+    pages.insert(
+        "/",
+        html(r#"<!doctype html><html><head><title>One</title><link rel="stylesheet" href="/style.css"><script src="/app.js"></script></head>
+        <body><h1>First</h1><a href="/two">Two</a>
+        <form action="/two" method="get"><input name="q" autofocus></form>
+        <table><tr><th>Name</th><th>Price</th></tr><tr><td>Tea</td><td>3</td></tr><tr><td>Coffee</td><td>4</td></tr></table>
+        <div id="later"></div>
+        <script>setTimeout(() => { document.getElementById('later').textContent = 'Arrived late'; }, 500);</script>
+        </body></html>"#),
+    );
+    pages.insert(
+        "/two",
+        html("<!doctype html><title>Two</title><h1>Second</h1>"),
+    );
+    pages.insert(
+        "/long",
+        html(&format!(
+            "<!doctype html><title>Long</title><h1>Long</h1>{long}"
+        )),
+    );
+    pages.insert("/style.css", asset("text/css", "h1 { color: #333 }"));
+    pages.insert("/app.js", asset("text/javascript", "window.loaded = true;"));
+    pages
+}
+
+#[test]
+fn page_actions_work_end_to_end() {
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = BrowserPool::launch(BrowserConfig {
+            profile_root: dir.path().to_path_buf(),
+            prewarm: 0,
+            ..BrowserConfig::default()
+        })
+        .await
+        .unwrap();
+        let base = serve(pages()).await;
+        let ctx = pool.new_context().await.unwrap();
+
+        // Network log: the page's subresources are recorded.
+        let recorder = ctx.record_network().await.unwrap();
+        ctx.navigate(&format!("{base}/"), T).await.unwrap();
+        let log = recorder.finish();
+        let urls: Vec<&str> = log.iter().map(|e| e.url.as_str()).collect();
+        for path in ["/", "/style.css", "/app.js"] {
+            assert!(
+                urls.contains(&format!("{base}{path}").as_str()),
+                "{path} not logged: {urls:?}"
+            );
+        }
+
+        // Waits.
+        ctx.wait_for_text("Arrived late", T).await.unwrap();
+        let missing = ctx
+            .wait_for_text("Never there", Duration::from_millis(300))
+            .await;
+        assert!(
+            matches!(missing, Err(BrowserError::WaitTimeout { .. })),
+            "{missing:?}"
+        );
+        ctx.wait_for_selector("#later", T).await.unwrap();
+        ctx.wait_for_network_idle(Duration::from_millis(300), T)
+            .await
+            .unwrap();
+
+        // Extraction.
+        let tables = ctx.extract_tables().await.unwrap();
+        assert_eq!(tables.len(), 1);
+        assert_eq!(tables[0].headers, vec!["Name", "Price"]);
+        assert_eq!(tables[0].rows, vec![vec!["Tea", "3"], vec!["Coffee", "4"]]);
+        assert!(ctx.extract_text().await.unwrap().contains("First"));
+
+        // Keys: typing then Enter submits the form.
+        ctx.press_key("a").await.unwrap();
+        let submitted = ctx.press_key("Enter").await.unwrap();
+        let went = submitted.navigated_to.unwrap_or_default();
+        assert!(went.starts_with(&format!("{base}/two?q=a")), "{went}");
+        assert!(ctx.press_key("Hyper+q").await.is_err());
+
+        // History.
+        let back = ctx.go_history(-1, T).await.unwrap();
+        assert_eq!(
+            back.navigated_to.as_deref(),
+            Some(format!("{base}/").as_str())
+        );
+        let fwd = ctx.go_history(1, T).await.unwrap();
+        assert!(
+            fwd.navigated_to
+                .unwrap()
+                .starts_with(&format!("{base}/two"))
+        );
+        let reloaded = ctx.reload(T).await.unwrap();
+        assert!(
+            reloaded
+                .navigated_to
+                .unwrap()
+                .starts_with(&format!("{base}/two"))
+        );
+
+        // Scrolling and screenshots on a long page.
+        ctx.navigate(&format!("{base}/long"), T).await.unwrap();
+        assert_eq!(ctx.scroll_position().await.unwrap().1, 0.0);
+        ctx.scroll_page(0.0, 800.0).await.unwrap();
+        let mut y = 0.0;
+        for _ in 0..40 {
+            y = ctx.scroll_position().await.unwrap().1;
+            if y > 0.0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(y > 0.0, "wheel scrolling moved the page");
+        let png = ctx.screenshot(ImageFormat::Png, None, false).await.unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        let png_height = u32::from_be_bytes([png[20], png[21], png[22], png[23]]);
+        assert_eq!(png_height, 600, "viewport screenshot");
+        let full = ctx.screenshot(ImageFormat::Png, None, true).await.unwrap();
+        let full_height = u32::from_be_bytes([full[20], full[21], full[22], full[23]]);
+        assert!(
+            full_height > 600,
+            "full page is taller than the viewport: {full_height}"
+        );
+        let jpeg = ctx
+            .screenshot(ImageFormat::Jpeg, Some(50), false)
+            .await
+            .unwrap();
+        assert_eq!(&jpeg[..2], b"\xff\xd8");
+
+        ctx.close().await;
+        pool.shutdown().await;
+    });
+}
+
+#[test]
+fn a_crashed_page_is_replaced_in_the_same_context() {
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = BrowserPool::launch(BrowserConfig {
+            profile_root: dir.path().to_path_buf(),
+            prewarm: 0,
+            contexts_per_browser: 2,
+            ..BrowserConfig::default()
+        })
+        .await
+        .unwrap();
+        let mut pages = HashMap::new();
+        pages.insert("/set", html("<!doctype html><title>Set</title><script>document.cookie = 'kept=yes; path=/';</script><h1>Set</h1>"));
+        pages.insert("/show", html("<!doctype html><title>Show</title><h1 id=c></h1><script>document.getElementById('c').textContent = 'cookie ' + document.cookie;</script>"));
+        let base = serve(pages).await;
+        let ctx = pool.new_context().await.unwrap();
+        ctx.navigate(&format!("{base}/set"), T).await.unwrap();
+        let crashed = ctx.navigate("chrome://crash", T).await;
+        assert!(matches!(crashed, Err(BrowserError::PageCrash)), "{crashed:?}");
+        assert!(ctx.is_crashed());
+        assert!(matches!(ctx.page_state().await, Err(BrowserError::PageCrash)));
+        let fresh = ctx.recover().await.unwrap();
+        assert_eq!(pool.in_use(), 1, "the slot moved to the fresh page");
+        drop(ctx);
+        fresh.navigate(&format!("{base}/show"), T).await.unwrap();
+        let state = fresh.page_state().await.unwrap();
+        assert_eq!(state.headings.first().map(String::as_str), Some("cookie kept=yes"), "same browser context: cookies kept");
+        fresh.close().await;
+        assert_eq!(pool.in_use(), 0);
+        pool.shutdown().await;
+    });
+}
