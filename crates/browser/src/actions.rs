@@ -20,7 +20,10 @@ use crate::perception::{Element, ElementId, collapse_whitespace, truncate};
 /// How long after a click has been handled we look for a navigation it may have started.
 /// (A renderer round trip first makes sure the page's handlers have run, so this only covers
 /// the hop from renderer to browser.)
-const NAV_START_GRACE: Duration = Duration::from_millis(50);
+pub(crate) const NAV_START_GRACE: Duration = Duration::from_millis(50);
+/// The same for elements that rarely navigate (plain buttons, checkboxes, …): script-driven
+/// navigations still show up in the next page state, so a short look is enough.
+const NAV_START_GRACE_SHORT: Duration = Duration::from_millis(15);
 /// How long (from the click) we wait for such a navigation to load.
 const NAV_LOAD_WAIT: Duration = Duration::from_millis(1000);
 
@@ -52,6 +55,39 @@ impl BrowserContext {
     /// waits briefly for any navigation the click started.
     pub async fn click(&self, id: ElementId) -> Result<ActionReport, BrowserError> {
         self.ensure_usable()?;
+        let (el, (x, y)) = self.point_of(id).await?;
+
+        // Subscribe before the click so no navigation event is missed.
+        let mut events = self.session.subscribe();
+        let started = Instant::now();
+        for (kind, extra) in [
+            ("mouseMoved", json!({})),
+            ("mousePressed", json!({ "button": "left", "clickCount": 1 })),
+            (
+                "mouseReleased",
+                json!({ "button": "left", "clickCount": 1 }),
+            ),
+        ] {
+            let mut params = json!({ "type": kind, "x": x, "y": y });
+            if let (Some(p), Some(e)) = (params.as_object_mut(), extra.as_object()) {
+                p.extend(e.clone());
+            }
+            self.call("Input.dispatchMouseEvent", params).await?;
+        }
+        let navigated_to = self
+            .guarded(self.follow_navigation(&mut events, started, navigation_grace(&el)))
+            .await?;
+        Ok(ActionReport {
+            description: format!("clicked {}", describe(&el)),
+            navigated_to,
+        })
+    }
+
+    /// The element (scrolled into view) and the main-viewport point at its centre.
+    pub(crate) async fn point_of(
+        &self,
+        id: ElementId,
+    ) -> Result<(Element, (f64, f64)), BrowserError> {
         // The element may live in an iframe with its own CDP session.
         let target = self.resolve(id).await?;
         let el = target.element.clone();
@@ -72,32 +108,8 @@ impl BrowserContext {
             }
         }
         // Resolved again: scrolling may have moved the element's iframe.
-        let (x, y) = self.click_point(&self.resolve(id).await?, id).await?;
-
-        // Subscribe before the click so no navigation event is missed.
-        let mut events = self.session.subscribe();
-        let started = Instant::now();
-        for (kind, extra) in [
-            ("mouseMoved", json!({})),
-            ("mousePressed", json!({ "button": "left", "clickCount": 1 })),
-            (
-                "mouseReleased",
-                json!({ "button": "left", "clickCount": 1 }),
-            ),
-        ] {
-            let mut params = json!({ "type": kind, "x": x, "y": y });
-            if let (Some(p), Some(e)) = (params.as_object_mut(), extra.as_object()) {
-                p.extend(e.clone());
-            }
-            self.call("Input.dispatchMouseEvent", params).await?;
-        }
-        let navigated_to = self
-            .guarded(self.follow_navigation(&mut events, started))
-            .await?;
-        Ok(ActionReport {
-            description: format!("clicked {}", describe(&el)),
-            navigated_to,
-        })
+        let point = self.click_point(&self.resolve(id).await?, id).await?;
+        Ok((el, point))
     }
 
     /// Replaces the content of a text field with `text`, as if typed: focus,
@@ -166,7 +178,7 @@ impl BrowserContext {
     }
 
     /// Main-viewport coordinates of the element's centre.
-    async fn click_point(
+    pub(crate) async fn click_point(
         &self,
         target: &ResolvedElement,
         id: ElementId,
@@ -226,6 +238,7 @@ impl BrowserContext {
         &self,
         events: &mut broadcast::Receiver<CdpEvent>,
         started: Instant,
+        grace: Duration,
     ) -> Result<Option<String>, BrowserError> {
         let main = self.main_frame_id.as_str();
         let mut target: Option<String> = None;
@@ -234,7 +247,7 @@ impl BrowserContext {
         // (a navigation request) is on its way to us.
         self.call("Runtime.evaluate", json!({ "expression": "0" }))
             .await?;
-        let grace_end = Instant::now() + NAV_START_GRACE;
+        let grace_end = Instant::now() + grace;
         // Phase 1: did the click start anything?
         loop {
             let Ok(next) = tokio::time::timeout_at(grace_end, events.recv()).await else {
@@ -292,7 +305,18 @@ impl BrowserContext {
 }
 
 /// `role "name"` for action descriptions.
-fn describe(el: &Element) -> String {
+/// How long to look for a navigation after acting on `el`: links and submit controls often
+/// navigate, other elements seldom do.
+fn navigation_grace(el: &Element) -> Duration {
+    let submits = matches!(el.input_type.as_deref(), Some("submit" | "image"));
+    if el.role == "link" || submits {
+        NAV_START_GRACE
+    } else {
+        NAV_START_GRACE_SHORT
+    }
+}
+
+pub(crate) fn describe(el: &Element) -> String {
     format!(
         "{} \"{}\"",
         el.role,
@@ -302,7 +326,7 @@ fn describe(el: &Element) -> String {
 
 /// Maps "the node is gone" protocol errors (the page changed since the
 /// state was taken) to `ElementNotFound`; other errors pass through.
-fn not_found_if_stale(e: BrowserError, id: ElementId) -> BrowserError {
+pub(crate) fn not_found_if_stale(e: BrowserError, id: ElementId) -> BrowserError {
     match e {
         BrowserError::Protocol(msg) if msg.contains("No node") || msg.contains("not found") => {
             BrowserError::ElementNotFound { id }

@@ -351,6 +351,12 @@ impl BrowserContext {
             .to_string())
     }
 
+    /// Whether the context is gone for good (its browser died or it was closed); unlike a
+    /// crashed page, it cannot be recovered.
+    pub fn is_lost(&self) -> bool {
+        matches!(self.ensure_usable(), Err(BrowserError::Closed))
+    }
+
     /// Whether the page has crashed (the context itself may still be recovered).
     pub fn is_crashed(&self) -> bool {
         matches!(self.ensure_usable(), Err(BrowserError::PageCrash))

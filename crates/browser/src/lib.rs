@@ -16,6 +16,7 @@ mod actions;
 mod cdp;
 mod config;
 mod context;
+mod element_actions;
 mod error;
 mod frames;
 mod launch;

@@ -231,7 +231,7 @@ impl BrowserContext {
         .await?;
         // Enter in a form submits it: report where that went.
         let navigated_to = self
-            .guarded(self.follow_navigation(&mut events, started))
+            .guarded(self.follow_navigation(&mut events, started, crate::actions::NAV_START_GRACE))
             .await?;
         Ok(ActionReport {
             description: format!("pressed {chord}"),

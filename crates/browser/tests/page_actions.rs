@@ -180,3 +180,160 @@ fn a_crashed_page_is_replaced_in_the_same_context() {
         pool.shutdown().await;
     });
 }
+
+const FORM: &str = r#"<!doctype html><html><head><title>Form</title></head><body>
+<h1 id=h>Form</h1>
+<button ondblclick="document.getElementById('h').textContent='Double clicked'">Twice</button>
+<span role=button tabindex=0 onmouseover="this.textContent='Hovered'">Hover me</span>
+<label>Name <input id=name value="old value"></label>
+<label>Size <select id=size onchange="document.getElementById('h').textContent='Size '+this.value"><option value=s>Small</option><option value=l>Large</option></select></label>
+<label><input type=checkbox id=agree> Agree</label>
+<div role=listbox aria-label="Long list" tabindex=0 style="height:60px;overflow:auto"><div role=option>1</div><div role=option>2</div><div role=option>3</div><div role=option>4</div><div role=option>5</div><div role=option>6</div></div>
+<label>Attachment <input type=file id=f onchange="document.getElementById('h').textContent='File '+this.files[0].name"></label>
+<div role=img aria-label="Red box" style="width:120px;height:40px;background:red"></div>
+</body></html>"#;
+
+#[test]
+fn element_actions_work_on_a_form() {
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = BrowserPool::launch(BrowserConfig {
+            profile_root: dir.path().to_path_buf(),
+            prewarm: 0,
+            ..BrowserConfig::default()
+        })
+        .await
+        .unwrap();
+        let mut pages = HashMap::new();
+        pages.insert("/form", html(FORM));
+        let base = serve(pages).await;
+        let ctx = pool.new_context().await.unwrap();
+        ctx.navigate(&format!("{base}/form"), T).await.unwrap();
+        let state = ctx.page_state().await.unwrap();
+        let id = |role: &str, name: &str| {
+            state
+                .elements
+                .iter()
+                .find(|e| e.role == role && e.name.starts_with(name))
+                .unwrap_or_else(|| panic!("{role} {name} in {:?}", state.elements))
+                .id
+        };
+        let heading =
+            |s: &wayfarer_browser::PageState| s.headings.first().cloned().unwrap_or_default();
+
+        ctx.double_click(id("button", "Twice")).await.unwrap();
+        assert_eq!(heading(&ctx.page_state().await.unwrap()), "Double clicked");
+
+        ctx.hover(id("button", "Hover me")).await.unwrap();
+        assert!(ctx.extract_text().await.unwrap().contains("Hovered"));
+
+        let name = id("textbox", "Name");
+        ctx.clear(name).await.unwrap();
+        let after = ctx.page_state().await.unwrap();
+        assert_eq!(
+            after
+                .elements
+                .iter()
+                .find(|e| e.id == name)
+                .unwrap()
+                .value
+                .as_deref()
+                .unwrap_or(""),
+            ""
+        );
+        ctx.focus(name).await.unwrap();
+        ctx.press_key("x").await.unwrap();
+        let after = ctx.page_state().await.unwrap();
+        assert_eq!(
+            after
+                .elements
+                .iter()
+                .find(|e| e.id == name)
+                .unwrap()
+                .value
+                .as_deref(),
+            Some("x")
+        );
+
+        ctx.select_option(id("combobox", "Size"), "Large")
+            .await
+            .unwrap();
+        assert_eq!(heading(&ctx.page_state().await.unwrap()), "Size l");
+        assert!(
+            ctx.select_option(id("combobox", "Size"), "Huge")
+                .await
+                .is_err()
+        );
+
+        let agree = id("checkbox", "Agree");
+        ctx.set_checked(agree, true).await.unwrap();
+        let again = ctx.set_checked(agree, true).await.unwrap();
+        assert!(
+            again.description.contains("already"),
+            "{}",
+            again.description
+        );
+        let after = ctx.page_state().await.unwrap();
+        assert_eq!(
+            after
+                .elements
+                .iter()
+                .find(|e| e.id == agree)
+                .unwrap()
+                .checked,
+            Some(true)
+        );
+        ctx.set_checked(agree, false).await.unwrap();
+        let after = ctx.page_state().await.unwrap();
+        assert_eq!(
+            after
+                .elements
+                .iter()
+                .find(|e| e.id == agree)
+                .unwrap()
+                .checked,
+            Some(false)
+        );
+
+        let list = ctx
+            .scroll_element(id("listbox", "Long list"), 0.0, 30.0)
+            .await
+            .unwrap();
+        assert!(list.description.ends_with(" to 30"), "{}", list.description);
+
+        let upload = dir.path().join("report.txt");
+        std::fs::write(&upload, "hello").unwrap();
+        let file_input = state
+            .elements
+            .iter()
+            .find(|e| e.input_type.as_deref() == Some("file"))
+            .expect("file input")
+            .id;
+        ctx.upload_files(file_input, std::slice::from_ref(&upload))
+            .await
+            .unwrap();
+        assert_eq!(heading(&ctx.page_state().await.unwrap()), "File report.txt");
+        assert!(
+            ctx.upload_files(file_input, &[dir.path().join("missing.txt")])
+                .await
+                .is_err()
+        );
+
+        let png = ctx
+            .screenshot_element(id("listbox", "Long list"))
+            .await
+            .unwrap();
+        let (w, h) = (
+            u32::from_be_bytes([png[16], png[17], png[18], png[19]]),
+            u32::from_be_bytes([png[20], png[21], png[22], png[23]]),
+        );
+        assert_eq!((w, h), (1008, 60), "the element's own box");
+
+        assert!(matches!(
+            ctx.hover(wayfarer_browser::ElementId(9999)).await,
+            Err(BrowserError::ElementNotFound { .. })
+        ));
+        ctx.close().await;
+        pool.shutdown().await;
+    });
+}

@@ -227,7 +227,11 @@ async fn run(
         steps = usage.steps,
         "task ended"
     );
-    if terminate_on_completion {
+    if session.context().is_lost() {
+        shared
+            .end_session(&session, SessionState::Failed, "browser_lost")
+            .await;
+    } else if terminate_on_completion {
         shared
             .end_session(&session, SessionState::Terminated, "task_completed")
             .await;

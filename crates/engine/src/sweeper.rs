@@ -28,6 +28,11 @@ pub(crate) fn spawn(shared: Weak<Shared>) {
                     engine
                         .end_session(&session, SessionState::Expired, "expired")
                         .await;
+                } else if session.context().is_lost() && session.inner().task.is_none() {
+                    // Its browser died: nothing can run in this session any more.
+                    engine
+                        .end_session(&session, SessionState::Failed, "browser_lost")
+                        .await;
                 }
             }
             // Purge at least every minute, and often enough that a short retention is honoured.

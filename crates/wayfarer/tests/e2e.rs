@@ -1006,3 +1006,64 @@ fn a_renderer_crash_fails_the_task_with_page_crash_and_the_session_recovers() {
         );
     });
 }
+
+#[test]
+fn a_dead_browser_fails_its_tasks_with_page_crash_and_its_sessions() {
+    run(async {
+        let site = fixtures().await;
+        let dir = tempfile::tempdir().unwrap();
+        let pool = wayfarer_browser::BrowserPool::launch(wayfarer_browser::BrowserConfig {
+            contexts_per_browser: 4,
+            profile_root: dir.path().to_path_buf(),
+            prewarm: 0,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let s = TestServer::start(Options {
+            pool: Some(pool.clone()),
+            ..Default::default()
+        })
+        .await;
+        let started = s
+            .post(
+                "/start/start-session",
+                Some(&s.key),
+                json!({"prompt": "Describe", "startingUrl": format!("{site}/hang")}),
+            )
+            .await;
+        let sid = started.body["sessionId"].as_str().unwrap().to_string();
+        let tid = started.body["taskId"].as_str().unwrap().to_string();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let pid = pool.browser_pids()[0] as i32;
+        unsafe { libc::killpg(pid, libc::SIGKILL) };
+        let done = s.poll(&sid, &tid).await;
+        assert_eq!(done["code"], "PAGE_CRASH", "{done}");
+        let gone = s
+            .send(&sid, json!({"actionType": "newTask", "taskDetails": "x"}))
+            .await;
+        assert_eq!(
+            gone.error(404, "SESSION_NOT_FOUND")["details"]["reason"],
+            "browser_lost"
+        );
+        // The pool replaced the browser: new sessions work.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while !pool.is_ready() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "browser never replaced"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let again = s
+            .post(
+                "/start/run-task",
+                Some(&s.key),
+                json!({"prompt": "Describe", "startingUrl": format!("{site}/next")}),
+            )
+            .await;
+        assert_eq!(again.body["status"], "completed", "{}", again.body);
+        drop(s);
+        pool.shutdown().await;
+    });
+}
