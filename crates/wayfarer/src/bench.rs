@@ -140,32 +140,60 @@ pub(crate) async fn post(
     Ok(body)
 }
 
-async fn api(requests: usize, concurrency: usize, sessions: usize) -> Result<String, BenchError> {
-    let dir = tempfile::tempdir().map_err(err)?;
-    let args = ServeArgs {
-        listen: Some("127.0.0.1:0".parse().map_err(err)?),
-        browsers: Some(1),
-        contexts_per_browser: Some(16),
-        store: crate::config::StoreArgs {
-            data_dir: Some(dir.path().to_path_buf()),
+/// An in-process server on a temporary data dir with one local Chromium, for benchmarks.
+pub(crate) struct BenchServer {
+    pub running: server::RunningServer,
+    pub pool: std::sync::Arc<wayfarer_browser::BrowserPool>,
+    /// The operator's key.
+    pub key: String,
+    _dir: tempfile::TempDir,
+}
+
+impl BenchServer {
+    /// Starts a server whose pool holds `contexts` contexts.
+    pub(crate) async fn start(contexts: usize) -> Result<BenchServer, BenchError> {
+        let dir = tempfile::tempdir().map_err(err)?;
+        let args = ServeArgs {
+            listen: Some("127.0.0.1:0".parse().map_err(err)?),
+            browsers: Some(1),
+            contexts_per_browser: Some(contexts),
+            store: crate::config::StoreArgs {
+                data_dir: Some(dir.path().to_path_buf()),
+                ..Default::default()
+            },
             ..Default::default()
-        },
-        ..Default::default()
-    };
-    let config = ServeConfig::resolve(&args).map_err(err)?;
-    let store = server::open_store(&config.database_url)
-        .await
-        .map_err(err)?;
-    let key = server::bootstrap(&*store, None)
-        .await
-        .map_err(err)?
-        .ok_or_else(|| err("no key"))?;
-    let key = key.reveal().to_string();
-    let pool = server::launch_pool(&config).await.map_err(err)?;
-    let running = server::start(&config, store, pool.clone())
-        .await
-        .map_err(err)?;
-    let base = running.url.clone();
+        };
+        let config = ServeConfig::resolve(&args).map_err(err)?;
+        let store = server::open_store(&config.database_url)
+            .await
+            .map_err(err)?;
+        let key = server::bootstrap(&*store, None)
+            .await
+            .map_err(err)?
+            .ok_or_else(|| err("no key"))?;
+        let pool = server::launch_pool(&config).await.map_err(err)?;
+        let running = server::start(&config, store, pool.clone())
+            .await
+            .map_err(err)?;
+        Ok(BenchServer {
+            running,
+            pool,
+            key: key.reveal().to_string(),
+            _dir: dir,
+        })
+    }
+
+    /// Stops the server and its browser.
+    pub(crate) async fn stop(self) {
+        self.running.stop().await;
+        self.pool.shutdown().await;
+    }
+}
+
+async fn api(requests: usize, concurrency: usize, sessions: usize) -> Result<String, BenchError> {
+    let bench = BenchServer::start(16).await?;
+    let (key, pool) = (bench.key.clone(), bench.pool.clone());
+    let base = bench.running.url.clone();
     let client = reqwest::Client::new();
     let result = async {
         // One finished task to read back.
@@ -219,7 +247,6 @@ async fn api(requests: usize, concurrency: usize, sessions: usize) -> Result<Str
         ))
     }
     .await;
-    running.stop().await;
-    pool.shutdown().await;
+    bench.stop().await;
     result
 }

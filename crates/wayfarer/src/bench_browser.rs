@@ -2,9 +2,7 @@
 //! playwright-core on the same Chromium, (d) memory per idle session — each with a baseline
 //! measured in the same run.
 
-use crate::bench::{BenchError, err, ms, percentile, post};
-use crate::config::{ServeArgs, ServeConfig, StoreArgs};
-use crate::server;
+use crate::bench::{BenchError, BenchServer, err, ms, percentile, post};
 use axum::response::Html;
 use serde_json::{Value, json};
 use std::path::Path;
@@ -171,32 +169,10 @@ pub async fn run(
     playwright_script: &Path,
 ) -> Result<String, BenchError> {
     let url = serve_fixture().await?;
-    let dir = tempfile::tempdir().map_err(err)?;
     let max_idle = idle.iter().copied().max().unwrap_or(1);
-    let args = ServeArgs {
-        listen: Some("127.0.0.1:0".parse().map_err(err)?),
-        browsers: Some(1),
-        contexts_per_browser: Some(max_idle + 4),
-        store: StoreArgs {
-            data_dir: Some(dir.path().to_path_buf()),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    let config = ServeConfig::resolve(&args).map_err(err)?;
-    let store = server::open_store(&config.database_url)
-        .await
-        .map_err(err)?;
-    let key = server::bootstrap(&*store, None)
-        .await
-        .map_err(err)?
-        .ok_or_else(|| err("no key"))?;
-    let key = key.reveal().to_string();
-    let pool = server::launch_pool(&config).await.map_err(err)?;
-    let running = server::start(&config, store, pool.clone())
-        .await
-        .map_err(err)?;
-    let base = running.url.clone();
+    let bench = BenchServer::start(max_idle + 4).await?;
+    let (key, pool) = (bench.key.clone(), bench.pool.clone());
+    let base = bench.running.url.clone();
     let client = reqwest::Client::new();
 
     let result = async {
@@ -278,7 +254,6 @@ pub async fn run(
         Ok::<String, BenchError>(report)
     }
     .await;
-    running.stop().await;
-    pool.shutdown().await;
+    bench.stop().await;
     result
 }
