@@ -47,6 +47,7 @@ pub fn router(state: AppState) -> Router {
             get(routes::extras::get_session),
         )
         .route("/v1/account", get(routes::extras::account))
+        .route("/files/{file_id}/download", get(routes::files::download))
         .fallback(framework::no_route)
         .layer(axum::middleware::from_fn(
             framework::envelope_framework_rejections,

@@ -232,6 +232,7 @@ impl Modify for BearerAuth {
         crate::routes::extras::list_sessions,
         crate::routes::extras::get_session,
         crate::routes::extras::account,
+        crate::routes::files::download,
     ),
     modifiers(&BearerAuth)
 )]

@@ -166,7 +166,13 @@ impl CdpConnection {
         })
     }
 
-    /// Whether the websocket has gone away.
+    /// Browser-level events (no session id), e.g. `Browser.downloadProgress`; only events
+    /// arriving after this call are seen.
+    pub fn subscribe_root(&self) -> broadcast::Receiver<CdpEvent> {
+        self.shared.root_events.subscribe()
+    }
+
+    /// Whether the websocket is gone.
     pub fn is_closed(&self) -> bool {
         *self.shared.closed.borrow()
     }

@@ -33,6 +33,9 @@ pub struct BrowserConfig {
     /// (spec §3): a forward proxy that checks the resolved address of every
     /// connection and enforces per-task `avoidDomains`.
     pub network_guard: Option<GuardSettings>,
+    /// When set, pages may download files: each context saves into its own folder below
+    /// (removed with the context) and reports them through `take_downloads`.
+    pub downloads_root: Option<PathBuf>,
 }
 
 /// How the network guard of each context is set up.
@@ -63,6 +66,7 @@ impl Default for BrowserConfig {
             prewarm: 2,
             remote_ws: None,
             network_guard: None,
+            downloads_root: None,
         }
     }
 }

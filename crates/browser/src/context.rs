@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 use crate::cdp::{CdpConnection, CdpEvent, SessionHandle, SessionStatus};
+use crate::downloads::{Download, DownloadWatcher};
 use crate::error::BrowserError;
 use crate::perception::{Element, ElementId};
 use crate::pool::Slot;
@@ -40,6 +41,8 @@ pub struct BrowserContext {
     pub(crate) perception: crate::frames::Memory,
     /// This context's network guard (every connection of its pages goes through it).
     pub(crate) guard: Option<Arc<GuardHandle>>,
+    /// Where this context's downloads land and which have completed.
+    downloads: Option<Arc<DownloadWatcher>>,
     /// Page viewport, reapplied to a page made after a crash.
     viewport: (u32, u32),
     closed: AtomicBool,
@@ -64,6 +67,7 @@ impl BrowserContext {
         viewport: (u32, u32),
         slot: Slot,
         guard: Option<GuardHandle>,
+        downloads_root: Option<&std::path::Path>,
     ) -> Result<Self, BrowserError> {
         // If our connection dies, Chromium cleans the context up itself.
         let mut params = json!({ "disposeOnDetach": true });
@@ -76,6 +80,24 @@ impl BrowserContext {
             .call(None, "Target.createBrowserContext", params)
             .await?;
         let browser_context_id = str_field(&created, "browserContextId")?;
+        let downloads = match downloads_root {
+            Some(root) => {
+                match DownloadWatcher::start(
+                    &conn,
+                    &browser_context_id,
+                    &root.join(&browser_context_id),
+                )
+                .await
+                {
+                    Ok(w) => Some(Arc::new(w)),
+                    Err(e) => {
+                        dispose(&conn, &browser_context_id).await;
+                        return Err(e);
+                    }
+                }
+            }
+            None => None,
+        };
         match Self::create_page(&conn, &browser_context_id, viewport).await {
             Ok((target_id, session, main_frame_id)) => Ok(Self {
                 conn,
@@ -86,6 +108,7 @@ impl BrowserContext {
                 elements: Mutex::new(HashMap::new()),
                 perception: crate::frames::Memory::default(),
                 guard: guard.map(Arc::new),
+                downloads,
                 viewport,
                 closed: AtomicBool::new(false),
                 slot: Mutex::new(Some(slot)),
@@ -351,6 +374,20 @@ impl BrowserContext {
             .to_string())
     }
 
+    /// Downloads completed since the last call (files stay where Chromium saved them until the
+    /// context closes; move them to keep them).
+    pub fn take_downloads(&self) -> Vec<Download> {
+        self.downloads
+            .as_ref()
+            .map(|d| d.take())
+            .unwrap_or_default()
+    }
+
+    /// Downloads begun and still running.
+    pub fn downloads_in_progress(&self) -> usize {
+        self.downloads.as_ref().map_or(0, |d| d.pending())
+    }
+
     /// Whether the context is gone for good (its browser died or it was closed); unlike a
     /// crashed page, it cannot be recovered.
     pub fn is_lost(&self) -> bool {
@@ -390,6 +427,7 @@ impl BrowserContext {
             elements: Mutex::new(HashMap::new()),
             perception: crate::frames::Memory::default(),
             guard: self.guard.clone(),
+            downloads: self.downloads.clone(),
             viewport: self.viewport,
             closed: AtomicBool::new(false),
             slot: Mutex::new(self.take_slot()),

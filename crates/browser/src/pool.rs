@@ -304,7 +304,14 @@ impl BrowserPool {
             None => None,
         };
         let conn = slot.browser.conn.clone();
-        BrowserContext::create(conn, self.config.viewport, slot, guard).await
+        BrowserContext::create(
+            conn,
+            self.config.viewport,
+            slot,
+            guard,
+            self.config.downloads_root.as_deref(),
+        )
+        .await
     }
 
     fn reserve_slot(&self) -> Option<Slot> {

@@ -22,6 +22,8 @@ pub struct EngineConfig {
     pub prices: Prices,
     /// Viewport reported in `streaming.dimensions`.
     pub viewport: (u32, u32),
+    /// Where downloaded files are kept (served by `GET /files/:fileId/download`).
+    pub files_dir: std::path::PathBuf,
 }
 
 impl Default for EngineConfig {
@@ -35,6 +37,7 @@ impl Default for EngineConfig {
             navigation_timeout: Duration::from_secs(30),
             prices: Prices::default(),
             viewport: (1024, 600),
+            files_dir: std::path::PathBuf::from("./wayfarer-data/files"),
         }
     }
 }

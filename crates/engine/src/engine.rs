@@ -849,6 +849,22 @@ impl Engine {
         }
     }
 
+    /// A file of `account` (a download), for `GET /files/:fileId/download`.
+    pub async fn file(
+        &self,
+        account: &Account,
+        file_id: &str,
+    ) -> Result<wayfarer_store::FileRecord, Error> {
+        match self.shared.store.file(file_id).await {
+            Ok(Some(f)) if f.account_id == account.id => Ok(f),
+            Ok(_) => Err(Error::ThingNotFound {
+                kind: Thing::File,
+                id: file_id.to_string(),
+            }),
+            Err(e) => Err(internal("file lookup", e)),
+        }
+    }
+
     /// `GET /v1/sessions`: the account's sessions, newest first (without tasks and events).
     pub async fn sessions(&self, account: &Account, limit: u32) -> Result<Vec<SessionView>, Error> {
         let records = self

@@ -150,11 +150,12 @@ async fn run(
         .working_ms
         .fetch_add(usage.working_ms, Ordering::Relaxed);
 
+    let files = keep_downloads(&shared, &session, &task.id, &context).await;
     let (status, outcome) = match &result {
         Ok(answer) => {
             let mut data = json!({
                 "message": answer.message,
-                "files": [],
+                "files": files,
                 "network": [{ "id": format!("{}-0", task.id), "taskId": task.id, "urls": requests }],
             });
             if let Some(output) = &answer.output {
@@ -236,4 +237,58 @@ async fn run(
             .end_session(&session, SessionState::Terminated, "task_completed")
             .await;
     }
+}
+
+/// Moves the files the task downloaded into the data dir, records them, and returns their
+/// `data.files` entries. Downloads still running get a moment to finish.
+async fn keep_downloads(
+    shared: &Shared,
+    session: &LiveSession,
+    task_id: &wayfarer_core::TaskId,
+    context: &wayfarer_browser::BrowserContext,
+) -> Vec<serde_json::Value> {
+    for _ in 0..100 {
+        if context.downloads_in_progress() == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let mut files = Vec::new();
+    for download in context.take_downloads() {
+        let id = format!("file_{}", wayfarer_core::TaskId::generate());
+        let dest = shared.config.files_dir.join(&id);
+        let moved = match std::fs::create_dir_all(&shared.config.files_dir) {
+            Ok(()) => std::fs::rename(&download.path, &dest)
+                .or_else(|_| std::fs::copy(&download.path, &dest).map(|_| ())),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = moved {
+            tracing::error!(session_id = %session.id, task_id = %task_id, error = %e, "could not keep a download");
+            continue;
+        }
+        let record = wayfarer_store::FileRecord {
+            id: id.clone(),
+            account_id: session.account_id.clone(),
+            session_id: Some(session.id.clone()),
+            task_id: Some(task_id.clone()),
+            source: download.source.clone(),
+            filename: download.filename.clone(),
+            path: dest.display().to_string(),
+            size: download.size as i64,
+            created_at: download.timestamp,
+        };
+        if let Err(e) = shared.store.insert_file(&record).await {
+            tracing::error!(session_id = %session.id, task_id = %task_id, error = %e, "could not record a download");
+            continue;
+        }
+        files.push(json!({
+            "fileId": id,
+            "source": download.source,
+            "downloadUrl": format!("{}/files/{id}/download", shared.config.public_url),
+            "filename": download.filename,
+            "size": download.size,
+            "timestamp": download.timestamp,
+        }));
+    }
+    files
 }

@@ -122,6 +122,10 @@ pub trait Store: Send + Sync + 'static {
     /// A session's events with `seq > since`, in order.
     async fn events(&self, session: &SessionId, since: i64)
     -> Result<Vec<EventRecord>, StoreError>;
+    /// Records a file.
+    async fn insert_file(&self, file: &FileRecord) -> Result<(), StoreError>;
+    /// A file by id.
+    async fn file(&self, id: &str) -> Result<Option<FileRecord>, StoreError>;
     /// Usage totals of an account: (tasks, steps, prompt tokens, completion tokens, cost).
     async fn usage_totals(&self, account: &AccountId) -> Result<UsageTotals, StoreError>;
 }

@@ -106,3 +106,19 @@ pub struct UsageTotals {
     pub completion_tokens: i64,
     pub cost: Micros,
 }
+
+/// A stored file (downloaded by the agent).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FileRecord {
+    pub id: String,
+    pub account_id: AccountId,
+    pub session_id: Option<SessionId>,
+    pub task_id: Option<TaskId>,
+    /// The URL it came from.
+    pub source: String,
+    pub filename: String,
+    /// Absolute path of the bytes.
+    pub path: String,
+    pub size: i64,
+    pub created_at: i64,
+}

@@ -1,8 +1,8 @@
 //! The embedded SQLite backend.
 
 use crate::{
-    Account, ApiKeyRecord, EventRecord, NewAccount, NewApiKey, Reservation, SessionRecord, Store,
-    StoreError, TaskRecord, UsageTotals,
+    Account, ApiKeyRecord, EventRecord, FileRecord, NewAccount, NewApiKey, Reservation,
+    SessionRecord, Store, StoreError, TaskRecord, UsageTotals,
 };
 use async_trait::async_trait;
 use serde_json::Value;
@@ -17,13 +17,23 @@ use wayfarer_core::{AccountId, Micros, SessionId, SessionState, TaskId, TaskStat
 
 /// Migrations, embedded so the binary needs no files at run time.
 fn migrator() -> Migrator {
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        "foundation".into(),
-        MigrationType::Simple,
-        include_str!("../migrations/0001_foundation.sql").into_sql_str(),
-        false,
-    )])
+    let migration = |version: i64, name: &'static str, sql: &'static str| {
+        Migration::new(
+            version,
+            name.into(),
+            MigrationType::Simple,
+            sql.into_sql_str(),
+            false,
+        )
+    };
+    Migrator::with_migrations(vec![
+        migration(
+            1,
+            "foundation",
+            include_str!("../migrations/0001_foundation.sql"),
+        ),
+        migration(2, "files", include_str!("../migrations/0002_files.sql")),
+    ])
 }
 
 /// SQLite store: one file, WAL mode so the operator CLI can write while a server reads.
@@ -562,6 +572,50 @@ impl Store for SqliteStore {
                 })
             })
             .collect()
+    }
+
+    async fn insert_file(&self, f: &FileRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO files (id, account_id, session_id, task_id, source, filename, path, size, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&f.id)
+        .bind(f.account_id.as_str())
+        .bind(f.session_id.as_ref().map(|s| s.as_str().to_string()))
+        .bind(f.task_id.as_ref().map(|t| t.as_str().to_string()))
+        .bind(&f.source)
+        .bind(&f.filename)
+        .bind(&f.path)
+        .bind(f.size)
+        .bind(f.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn file(&self, id: &str) -> Result<Option<FileRecord>, StoreError> {
+        let row = sqlx::query("SELECT * FROM files WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(FileRecord {
+                id: row.try_get("id")?,
+                account_id: AccountId::from_string(row.try_get::<String, _>("account_id")?),
+                session_id: row
+                    .try_get::<Option<String>, _>("session_id")?
+                    .map(SessionId::from_string),
+                task_id: row
+                    .try_get::<Option<String>, _>("task_id")?
+                    .map(TaskId::from_string),
+                source: row.try_get("source")?,
+                filename: row.try_get("filename")?,
+                path: row.try_get("path")?,
+                size: row.try_get("size")?,
+                created_at: row.try_get("created_at")?,
+            })
+        })
+        .transpose()
     }
 
     async fn usage_totals(&self, account: &AccountId) -> Result<UsageTotals, StoreError> {

@@ -94,6 +94,7 @@ pub async fn launch_pool(
         viewport: (1024, 600),
         prewarm: config.prewarm,
         remote_ws: config.browser_ws.clone(),
+        downloads_root: Some(config.data_dir.join("downloads")),
         network_guard: Some(GuardSettings {
             block_private: config.block_private_network,
             resolver: Arc::new(SystemResolver),
@@ -158,6 +159,7 @@ pub async fn start_with_planner(
         navigation_timeout: config.navigation_timeout,
         prices: config.prices,
         viewport: (1024, 600),
+        files_dir: config.data_dir.join("files"),
     };
     let engine = Engine::start(engine_config, store, pool, planner)
         .await

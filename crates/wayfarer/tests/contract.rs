@@ -374,6 +374,7 @@ fn openapi_document_covers_every_endpoint() {
             ("/v1/sessions", "get"),
             ("/v1/sessions/{sessionId}", "get"),
             ("/v1/account", "get"),
+            ("/files/{fileId}/download", "get"),
         ] {
             let op = &paths.get(path).unwrap_or_else(|| panic!("{path} missing"))[method];
             assert!(op.is_object(), "{method} {path} missing");

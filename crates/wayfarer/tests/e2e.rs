@@ -1067,3 +1067,40 @@ fn a_dead_browser_fails_its_tasks_with_page_crash_and_its_sessions() {
         pool.shutdown().await;
     });
 }
+
+#[test]
+fn downloads_become_files_served_to_their_owner_only() {
+    run(async {
+        let site = fixtures().await;
+        let s = TestServer::start(Options::default()).await;
+        let answer = s
+            .post("/start/run-task", Some(&s.key), json!({"prompt": "Click the 'Download report' link", "startingUrl": format!("{site}/downloads")}))
+            .await;
+        assert_eq!(answer.body["status"], "completed", "{}", answer.body);
+        let files = answer.body["data"]["files"].as_array().unwrap().clone();
+        assert_eq!(files.len(), 1, "{}", answer.body);
+        assert_eq!(files[0]["filename"], "report.csv");
+        assert_eq!(files[0]["source"], format!("{site}/report.csv"));
+        assert!(files[0]["timestamp"].is_number());
+        let url = files[0]["downloadUrl"].as_str().unwrap().to_string();
+        assert!(url.starts_with(&s.url), "{url}");
+        let response = s.client.get(&url).bearer_auth(&s.key).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(
+            response.headers()["content-disposition"]
+                .to_str()
+                .unwrap()
+                .contains("report.csv")
+        );
+        assert_eq!(response.text().await.unwrap(), "month,total\njan,42\n");
+        let path = url.trim_start_matches(&s.url).to_string();
+        let other = s.account("eve", None, 5, 0).await;
+        s.get(&path, Some(&other))
+            .await
+            .error(404, "FILE_NOT_FOUND");
+        s.get(&path, None).await.error(401, "UNAUTHORIZED");
+        s.get("/files/file_nope/download", Some(&s.key))
+            .await
+            .error(404, "FILE_NOT_FOUND");
+    });
+}

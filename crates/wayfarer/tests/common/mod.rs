@@ -41,6 +41,7 @@ pub async fn pool() -> Arc<BrowserPool> {
         BrowserPool::launch(BrowserConfig {
             browsers: 1,
             contexts_per_browser: 40,
+            downloads_root: Some(dir.join("downloads")),
             profile_root: dir,
             // As in production: every context behind its own network guard.
             network_guard: Some(GuardSettings {
@@ -87,6 +88,13 @@ pub async fn fixtures() -> String {
                 }),
             )
             .route("/pixel.gif", get(|| async { "GIF89a" }))
+            .route(
+                "/downloads",
+                get(|| async {
+                    Html("<html><head><title>Reports</title></head><body><h1>Reports</h1><a href=\"/report.csv\" download>Download report</a></body></html>")
+                }),
+            )
+            .route("/report.csv", get(|| async { ([("content-type", "text/csv")], "month,total\njan,42\n") }))
             .route("/never-fetched", get(|| async { Html("<h1>should not be fetched</h1>") }))
             .route(
                 "/search",
