@@ -39,17 +39,23 @@ fn pages() -> HashMap<&'static str, support::Page> {
     pages
 }
 
+/// A pool of its own (one browser, no pre-warming) with profiles under `dir`.
+async fn small_pool(dir: &std::path::Path) -> std::sync::Arc<BrowserPool> {
+    BrowserPool::launch(BrowserConfig {
+        profile_root: dir.to_path_buf(),
+        prewarm: 0,
+        contexts_per_browser: 2,
+        ..BrowserConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
 #[test]
 fn page_actions_work_end_to_end() {
     runtime().block_on(async {
         let dir = tempfile::tempdir().unwrap();
-        let pool = BrowserPool::launch(BrowserConfig {
-            profile_root: dir.path().to_path_buf(),
-            prewarm: 0,
-            ..BrowserConfig::default()
-        })
-        .await
-        .unwrap();
+        let pool = small_pool(dir.path()).await;
         let base = serve(pages()).await;
         let ctx = pool.new_context().await.unwrap();
 
@@ -151,14 +157,7 @@ fn page_actions_work_end_to_end() {
 fn a_crashed_page_is_replaced_in_the_same_context() {
     runtime().block_on(async {
         let dir = tempfile::tempdir().unwrap();
-        let pool = BrowserPool::launch(BrowserConfig {
-            profile_root: dir.path().to_path_buf(),
-            prewarm: 0,
-            contexts_per_browser: 2,
-            ..BrowserConfig::default()
-        })
-        .await
-        .unwrap();
+        let pool = small_pool(dir.path()).await;
         let mut pages = HashMap::new();
         pages.insert("/set", html("<!doctype html><title>Set</title><script>document.cookie = 'kept=yes; path=/';</script><h1>Set</h1>"));
         pages.insert("/show", html("<!doctype html><title>Show</title><h1 id=c></h1><script>document.getElementById('c').textContent = 'cookie ' + document.cookie;</script>"));
@@ -197,13 +196,7 @@ const FORM: &str = r#"<!doctype html><html><head><title>Form</title></head><body
 fn element_actions_work_on_a_form() {
     runtime().block_on(async {
         let dir = tempfile::tempdir().unwrap();
-        let pool = BrowserPool::launch(BrowserConfig {
-            profile_root: dir.path().to_path_buf(),
-            prewarm: 0,
-            ..BrowserConfig::default()
-        })
-        .await
-        .unwrap();
+        let pool = small_pool(dir.path()).await;
         let mut pages = HashMap::new();
         pages.insert("/form", html(FORM));
         let base = serve(pages).await;
