@@ -17,7 +17,7 @@ use crate::pool::Slot;
 use wayfarer_netguard::{BlockReason, GuardHandle, GuardPolicy, Upstream};
 
 /// How long after an aborted navigation we wait for a crash report.
-const CRASH_REPORT_GRACE: Duration = Duration::from_millis(500);
+const CRASH_REPORT_GRACE: Duration = Duration::from_secs(3);
 /// Upper bound for disposing a context; disposal is best effort.
 const DISPOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -260,6 +260,29 @@ impl BrowserContext {
         result
     }
 
+    /// The guard's error (`X-Wayfarer-Error`) on a main-frame document response seen on
+    /// `events`, e.g. `connect_failed`, phrased for the task's failure.
+    fn guard_error(&self, events: &mut broadcast::Receiver<CdpEvent>) -> Option<String> {
+        let mut found = None;
+        while let Ok(event) = events.try_recv() {
+            let p = &event.params;
+            let is_document = event.method == "Network.responseReceived"
+                && p.get("type").and_then(Value::as_str) == Some("Document")
+                && p.get("frameId").and_then(Value::as_str) == Some(self.main_frame_id.as_str());
+            if !is_document {
+                continue;
+            }
+            let headers = p.pointer("/response/headers").and_then(Value::as_object);
+            found = headers.and_then(|h| {
+                h.iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(wayfarer_netguard::ERROR_HEADER))
+                    .and_then(|(_, v)| v.as_str())
+                    .map(|v| format!("unreachable ({v})"))
+            });
+        }
+        found
+    }
+
     /// Why the guard refused `url`'s own host since the last check, if it did.
     fn guard_refused(&self, url: &str) -> Option<BlockReason> {
         let guard = self.guard.as_ref()?;
@@ -307,6 +330,10 @@ impl BrowserContext {
     async fn navigate_inner(&self, url: &str, timeout: Duration) -> Result<(), BrowserError> {
         // Subscribe before sending so the load event cannot slip past us.
         let mut events = self.session.subscribe();
+        // Behind the guard, an unreachable site is the guard's error page, not a network
+        // error: watch the document's response for the guard's error header. (Seen when the
+        // Network domain is on, as it is while a task records its network log.)
+        let mut responses = self.guard.as_ref().map(|_| self.session.subscribe());
         let work = async {
             let nav = self.call("Page.navigate", json!({ "url": url })).await?;
             if let Some(reason) = nav
@@ -343,6 +370,13 @@ impl BrowserContext {
             .await
         };
         match tokio::time::timeout(timeout, work).await {
+            Ok(Ok(())) => match responses.as_mut().and_then(|r| self.guard_error(r)) {
+                Some(reason) => Err(BrowserError::Navigation {
+                    url: url.to_string(),
+                    reason,
+                }),
+                None => Ok(()),
+            },
             Ok(result) => result,
             Err(_) => {
                 // Leave the page in a usable state for the next action.
@@ -386,6 +420,13 @@ impl BrowserContext {
     /// Downloads begun and still running.
     pub fn downloads_in_progress(&self) -> usize {
         self.downloads.as_ref().map_or(0, |d| d.pending())
+    }
+
+    /// Stops whatever the page is still loading (best effort, bounded): after a task was
+    /// stopped mid-navigation, the next one must not inherit a hanging load.
+    pub async fn stop_loading(&self) {
+        let stop = self.call("Page.stopLoading", json!({}));
+        let _ = tokio::time::timeout(Duration::from_secs(2), stop).await;
     }
 
     /// Whether the context is gone for good (its browser died or it was closed); unlike a

@@ -136,6 +136,15 @@ async fn run(
     let started = Instant::now();
     let ((result, usage), ()) = tokio::join!(agent, consume);
     let usage = with_cost(usage);
+    if matches!(
+        result,
+        Err(wayfarer_core::Error::TaskStopped
+            | wayfarer_core::Error::TaskTimeout { .. }
+            | wayfarer_core::Error::NavigationTimeout { .. })
+    ) {
+        // The work was cut off, possibly mid-navigation: leave the page idle.
+        context.stop_loading().await;
+    }
     if matches!(result, Err(wayfarer_core::Error::PageCrash)) {
         // The session lives on with a fresh page in the same browser context.
         session.recover_if_crashed().await;

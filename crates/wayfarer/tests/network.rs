@@ -223,3 +223,33 @@ fn a_sessions_custom_proxy_carries_its_traffic() {
         refused.error(400, "INVALID_PARAMETER");
     });
 }
+
+#[test]
+fn an_unreachable_site_fails_with_navigation_failed() {
+    run(async {
+        let s = TestServer::start(Options::default()).await;
+        // A loopback port that was just freed: nothing listens there.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("http://127.0.0.1:{port}/");
+        let answer = s
+            .post(
+                "/start/run-task",
+                Some(&s.key),
+                json!({"prompt": "Describe", "startingUrl": url}),
+            )
+            .await;
+        let b = &answer.body;
+        assert_eq!(b["code"], "NAVIGATION_FAILED", "{b}");
+        assert_eq!(b["details"]["url"], json!(url));
+        let reason = b["details"]["reason"].as_str().unwrap();
+        assert!(reason.contains("connect_failed"), "{b}");
+        assert_eq!(
+            b["error"],
+            json!(format!("Navigation to {url} failed: {reason}"))
+        );
+    });
+}
