@@ -1,13 +1,15 @@
 //! The offline planner: no model, no network. It follows explicit instructions found in the task
-//! text — "click the 'X' button/link", "type 'V' into the Y field", "go to URL" — in order,
-//! against the accessibility tree, then answers with what the page shows.
+//! text — "click the 'X' button/link", "type 'V' into the Y field", "go to URL", "select 'L'
+//! from the 'S' dropdown", "check 'C'", "hover over 'M'", "open a new tab at URL", "switch to
+//! tab N", "close the tab", keys, scrolling, history, waits — in order, against the page
+//! state, then answers with what the page shows.
 
 use crate::planner::{Action, Planner, PlannerInput, PlannerStep, PlannerUsage};
 use async_trait::async_trait;
 use regex::Regex;
 use serde_json::{Map, Value, json};
 use std::sync::LazyLock;
-use wayfarer_browser::{Element, PageState};
+use wayfarer_browser::{Element, PageState, TabId};
 use wayfarer_core::Error;
 use wayfarer_core::options::OutputSpec;
 
@@ -27,6 +29,20 @@ enum Instruction {
     History { delta: i64 },
     Reload,
     WaitForText { text: String },
+    Select { option: String, field: String },
+    SetChecked { name: String, checked: bool },
+    Hover { name: String },
+    OpenTab { url: Option<String> },
+    SwitchTab { which: TabRef },
+    CloseTab { which: Option<TabRef> },
+}
+
+/// A tab as an instruction names it.
+#[derive(Clone, Debug, PartialEq)]
+enum TabRef {
+    Id(u32),
+    First,
+    Last,
 }
 
 const Q_OPEN: &str = r#"['"“‘]"#;
@@ -65,6 +81,47 @@ static WAIT_TEXT: LazyLock<Regex> = LazyLock::new(|| {
     ))
 });
 
+static SELECT: LazyLock<Regex> = LazyLock::new(|| {
+    regex(&format!(
+        r"(?i)\b(?:select|choose|pick)\s+{Q_OPEN}(?P<option>[^'\x22“”‘’]+){Q_CLOSE}\s+(?:from|in)\s+(?:the\s+)?(?:{Q_OPEN}(?P<qfield>[^'\x22“”‘’]+){Q_CLOSE}|(?P<field>[\w][\w\s-]*?))\s*(?:dropdown|drop-down|list|select|menu|field|box)?\b"
+    ))
+});
+static CHECK: LazyLock<Regex> = LazyLock::new(|| {
+    regex(&format!(
+        r"(?i)\b(?P<verb>check|tick|uncheck|untick)\s+(?:the\s+)?{Q_OPEN}(?P<name>[^'\x22“”‘’]+){Q_CLOSE}"
+    ))
+});
+static HOVER: LazyLock<Regex> = LazyLock::new(|| {
+    regex(&format!(
+        r"(?i)\bhover\s+(?:over\s+|on\s+)?(?:the\s+)?(?:\w+\s+)?{Q_OPEN}(?P<name>[^'\x22“”‘’]+){Q_CLOSE}"
+    ))
+});
+static OPEN_TAB: LazyLock<Regex> = LazyLock::new(|| {
+    regex(
+        r"(?i)\bopen\s+(?:a\s+)?new\s+tab(?:\s+(?:at|with|to|for|on)\s+(?P<url>https?://[^\s'\x22<>]+))?",
+    )
+});
+static SWITCH_TAB: LazyLock<Regex> = LazyLock::new(|| {
+    regex(
+        r"(?i)\b(?:switch|go|return|change)\s+(?:back\s+)?to\s+(?:tab\s+(?P<n>\d+)|the\s+(?P<which>first|original|last|new|newest)\s+tab)",
+    )
+});
+static CLOSE_TAB: LazyLock<Regex> = LazyLock::new(|| {
+    regex(
+        r"(?i)\bclose\s+(?:tab\s+(?P<n>\d+)|the\s+(?P<which>first|original|last|new|newest)\s+tab|(?:the|this)\s+(?:current\s+)?tab)",
+    )
+});
+
+fn tab_ref(c: &regex::Captures<'_>) -> Option<TabRef> {
+    if let Some(n) = c.name("n").and_then(|m| m.as_str().parse().ok()) {
+        return Some(TabRef::Id(n));
+    }
+    match c.name("which")?.as_str().to_ascii_lowercase().as_str() {
+        "first" | "original" => Some(TabRef::First),
+        _ => Some(TabRef::Last),
+    }
+}
+
 /// Patterns are constants; a bad one is a programming error caught by the unit tests, so fall
 /// back to a pattern that never matches instead of panicking on a request path.
 fn regex(pattern: &str) -> Regex {
@@ -74,17 +131,26 @@ fn regex(pattern: &str) -> Regex {
     })
 }
 
+/// Where a match begins in the task text.
+fn start(c: &regex::Captures<'_>) -> usize {
+    c.get(0).map_or(0, |m| m.start())
+}
+
+/// The field a TYPE or SELECT instruction names, quoted or not.
+fn field_of(c: &regex::Captures<'_>) -> String {
+    c.name("qfield")
+        .or_else(|| c.name("field"))
+        .map(|m| m.as_str().trim().to_string())
+        .unwrap_or_default()
+}
+
 /// Instructions in the order they appear in `task`.
 fn parse_instructions(task: &str) -> Vec<Instruction> {
     let mut found: Vec<(usize, Instruction)> = Vec::new();
     for c in TYPE.captures_iter(task) {
-        let field = c
-            .name("qfield")
-            .or_else(|| c.name("field"))
-            .map(|m| m.as_str().trim().to_string())
-            .unwrap_or_default();
+        let field = field_of(&c);
         found.push((
-            c.get(0).map_or(0, |m| m.start()),
+            start(&c),
             Instruction::Type {
                 text: c["text"].to_string(),
                 field,
@@ -92,7 +158,7 @@ fn parse_instructions(task: &str) -> Vec<Instruction> {
         ));
     }
     for c in CLICK.captures_iter(task) {
-        let start = c.get(0).map_or(0, |m| m.start());
+        let start = start(&c);
         let kind = c
             .get(1)
             .or_else(|| c.name("kind"))
@@ -107,17 +173,11 @@ fn parse_instructions(task: &str) -> Vec<Instruction> {
     }
     for c in NAVIGATE.captures_iter(task) {
         let url = c["url"].trim_end_matches(['.', ',', ')', ';']).to_string();
-        found.push((
-            c.get(0).map_or(0, |m| m.start()),
-            Instruction::Navigate { url },
-        ));
+        found.push((start(&c), Instruction::Navigate { url }));
     }
     for c in KEY.captures_iter(task) {
         let chord = c["key"].replace(' ', "");
-        found.push((
-            c.get(0).map_or(0, |m| m.start()),
-            Instruction::Key { chord },
-        ));
+        found.push((start(&c), Instruction::Key { chord }));
     }
     for c in SCROLL.captures_iter(task) {
         let px: f64 = c
@@ -133,10 +193,7 @@ fn parse_instructions(task: &str) -> Vec<Instruction> {
             (None, Some(e)) if e == "top" => -1.0e6,
             _ => 1.0e6,
         };
-        found.push((
-            c.get(0).map_or(0, |m| m.start()),
-            Instruction::Scroll { dy },
-        ));
+        found.push((start(&c), Instruction::Scroll { dy }));
     }
     for c in HISTORY.captures_iter(task) {
         let delta = if c["way"].eq_ignore_ascii_case("back") {
@@ -144,25 +201,72 @@ fn parse_instructions(task: &str) -> Vec<Instruction> {
         } else {
             1
         };
-        found.push((
-            c.get(0).map_or(0, |m| m.start()),
-            Instruction::History { delta },
-        ));
+        found.push((start(&c), Instruction::History { delta }));
     }
     for m in RELOAD.find_iter(task) {
         found.push((m.start(), Instruction::Reload));
     }
     for c in WAIT_TEXT.captures_iter(task) {
         found.push((
-            c.get(0).map_or(0, |m| m.start()),
+            start(&c),
             Instruction::WaitForText {
                 text: c["text"].to_string(),
             },
         ));
     }
-    // "press 'Enter'" reads as both a click on something named Enter and a key press:
-    // at the same position a key press wins.
-    found.sort_by_key(|(pos, i)| (*pos, !matches!(i, Instruction::Key { .. })));
+    for c in SELECT.captures_iter(task) {
+        let field = field_of(&c);
+        found.push((
+            start(&c),
+            Instruction::Select {
+                option: c["option"].to_string(),
+                field,
+            },
+        ));
+    }
+    for c in CHECK.captures_iter(task) {
+        let verb = c["verb"].to_ascii_lowercase();
+        found.push((
+            start(&c),
+            Instruction::SetChecked {
+                name: c["name"].trim().to_string(),
+                checked: verb == "check" || verb == "tick",
+            },
+        ));
+    }
+    for c in HOVER.captures_iter(task) {
+        found.push((
+            start(&c),
+            Instruction::Hover {
+                name: c["name"].trim().to_string(),
+            },
+        ));
+    }
+    for c in OPEN_TAB.captures_iter(task) {
+        let url = c.name("url").map(|m| {
+            m.as_str()
+                .trim_end_matches(['.', ',', ')', ';'])
+                .to_string()
+        });
+        found.push((start(&c), Instruction::OpenTab { url }));
+    }
+    for c in SWITCH_TAB.captures_iter(task) {
+        if let Some(which) = tab_ref(&c) {
+            found.push((start(&c), Instruction::SwitchTab { which }));
+        }
+    }
+    for c in CLOSE_TAB.captures_iter(task) {
+        found.push((start(&c), Instruction::CloseTab { which: tab_ref(&c) }));
+    }
+    // "press 'Enter'" reads as both a click on something named Enter and a key press, and
+    // "select 'L' from the 'S' list" as a click on L: at the same position the more specific
+    // reading wins.
+    found.sort_by_key(|(pos, i)| {
+        (
+            *pos,
+            !matches!(i, Instruction::Key { .. } | Instruction::Select { .. }),
+        )
+    });
     found.dedup_by_key(|(pos, _)| *pos);
     found.into_iter().map(|(_, i)| i).collect()
 }
@@ -220,6 +324,30 @@ fn find<'a>(page: &'a PageState, roles: &[&str], wanted: &str) -> Option<&'a Ele
                 .find(|e| !wanted.is_empty() && name(e).contains(&wanted))
         })
         .copied()
+}
+
+/// The tab an instruction names, among the page's tabs (the list is empty with one tab).
+fn resolve_tab(page: &PageState, which: &TabRef) -> TabId {
+    match which {
+        TabRef::Id(n) => TabId(*n),
+        TabRef::First => page.tabs.iter().map(|t| t.id).min().unwrap_or(TabId(0)),
+        TabRef::Last => page.tabs.iter().map(|t| t.id).max().unwrap_or(TabId(0)),
+    }
+}
+
+const CHECKABLE_ROLES: &[&str] = &[
+    "checkbox",
+    "radio",
+    "switch",
+    "menuitemcheckbox",
+    "menuitemradio",
+];
+const SELECT_ROLES: &[&str] = &["combobox", "listbox"];
+
+/// The best element of any role whose name matches `wanted` (see [`find`]).
+fn find_any<'a>(page: &'a PageState, wanted: &str) -> Option<&'a Element> {
+    let roles: Vec<&str> = page.elements.iter().map(|e| e.role.as_str()).collect();
+    find(page, &roles, wanted)
 }
 
 /// A plain-language account of the page, used as the answer.
@@ -403,6 +531,38 @@ impl OfflinePlanner {
                     format!("The task says to wait for \"{text}\"."),
                 );
             }
+            Instruction::OpenTab { url } => {
+                return direct(
+                    Action::OpenTab { url: url.clone() },
+                    "The task says to open a new tab.".into(),
+                );
+            }
+            Instruction::SwitchTab { which } => {
+                let tab = resolve_tab(input.page, which);
+                return direct(
+                    Action::SwitchTab { tab },
+                    format!("The task says to switch to tab {tab}."),
+                );
+            }
+            Instruction::CloseTab { which } => {
+                let tab = which.as_ref().map(|w| resolve_tab(input.page, w));
+                return direct(
+                    Action::CloseTab { tab },
+                    "The task says to close a tab.".into(),
+                );
+            }
+            Instruction::Select { field, .. } => (
+                find(input.page, SELECT_ROLES, field),
+                json!({"action": "select", "role": "combobox", "name": field}),
+            ),
+            Instruction::SetChecked { name, .. } => (
+                find(input.page, CHECKABLE_ROLES, name),
+                json!({"action": "check", "role": "checkbox", "name": name}),
+            ),
+            Instruction::Hover { name } => (
+                find_any(input.page, name),
+                json!({"action": "hover", "name": name}),
+            ),
             Instruction::Click { name, kind } => (
                 find(input.page, roles_for(kind.as_deref()), name),
                 json!({"action": "click", "role": kind.clone().unwrap_or_else(|| "any".into()), "name": name}),
@@ -427,6 +587,35 @@ impl OfflinePlanner {
                 },
                 reasoning: format!(
                     "Typing into the {} \"{}\" as asked (\"{field}\").",
+                    el.role, el.name
+                ),
+            },
+            (Some(el), Instruction::Select { option, field }) => PlannerStep::Act {
+                action: Action::Select {
+                    id: el.id,
+                    option: option.clone(),
+                },
+                reasoning: format!(
+                    "Choosing \"{option}\" in the {} \"{}\" as asked (\"{field}\").",
+                    el.role, el.name
+                ),
+            },
+            (Some(el), Instruction::SetChecked { name, checked }) => PlannerStep::Act {
+                action: Action::SetChecked {
+                    id: el.id,
+                    checked: *checked,
+                },
+                reasoning: format!(
+                    "{} the {} \"{}\" as asked (\"{name}\").",
+                    if *checked { "Checking" } else { "Unchecking" },
+                    el.role,
+                    el.name
+                ),
+            },
+            (Some(el), Instruction::Hover { name }) => PlannerStep::Act {
+                action: Action::Hover { id: el.id },
+                reasoning: format!(
+                    "Hovering over the {} \"{}\" as asked (\"{name}\").",
                     el.role, el.name
                 ),
             },
@@ -517,6 +706,57 @@ mod tests {
                 name: "Sign in".into(),
                 kind: Some("button".into())
             }]
+        );
+    }
+
+    #[test]
+    fn selects_checks_hovers_and_tabs() {
+        let got = parse_instructions(
+            "Select 'Large' from the 'Size' dropdown, check 'I agree', uncheck \"Newsletter\", hover over the menu 'Products', open a new tab at http://127.0.0.1:9/b. Switch to tab 0, switch to the new tab, close tab 3 and close this tab.",
+        );
+        assert_eq!(
+            got,
+            vec![
+                Instruction::Select {
+                    option: "Large".into(),
+                    field: "Size".into()
+                },
+                Instruction::SetChecked {
+                    name: "I agree".into(),
+                    checked: true
+                },
+                Instruction::SetChecked {
+                    name: "Newsletter".into(),
+                    checked: false
+                },
+                Instruction::Hover {
+                    name: "Products".into()
+                },
+                Instruction::OpenTab {
+                    url: Some("http://127.0.0.1:9/b".into())
+                },
+                Instruction::SwitchTab {
+                    which: TabRef::Id(0)
+                },
+                Instruction::SwitchTab {
+                    which: TabRef::Last
+                },
+                Instruction::CloseTab {
+                    which: Some(TabRef::Id(3))
+                },
+                Instruction::CloseTab { which: None },
+            ]
+        );
+        assert_eq!(
+            parse_instructions("select 'Blue' in the Color list"),
+            vec![Instruction::Select {
+                option: "Blue".into(),
+                field: "Color".into()
+            }]
+        );
+        assert_eq!(
+            parse_instructions("open a new tab"),
+            vec![Instruction::OpenTab { url: None }]
         );
     }
 

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use serde_json::Value;
-use wayfarer_browser::{ElementId, PageState};
+use wayfarer_browser::{ElementId, PageState, TabId};
 use wayfarer_core::Error;
 use wayfarer_core::options::OutputSpec;
 
@@ -27,6 +27,18 @@ pub enum Action {
     Reload,
     /// Wait until this text is visible on the page.
     WaitForText { text: String },
+    /// Choose the option with this label (or value) in a select.
+    Select { id: ElementId, option: String },
+    /// Check (`true`) or uncheck a checkbox, radio or switch.
+    SetChecked { id: ElementId, checked: bool },
+    /// Move the mouse over the element (menus that open on hover).
+    Hover { id: ElementId },
+    /// Open a new tab, at `url` if given; it becomes the active tab.
+    OpenTab { url: Option<String> },
+    /// Make this tab the active one.
+    SwitchTab { tab: TabId },
+    /// Close this tab (`None`: the active one).
+    CloseTab { tab: Option<TabId> },
 }
 
 impl Action {
@@ -43,6 +55,13 @@ impl Action {
             Action::History { .. } => "forward",
             Action::Reload => "reload",
             Action::WaitForText { .. } => "wait_for_text",
+            Action::Select { .. } => "select",
+            Action::SetChecked { checked: true, .. } => "check",
+            Action::SetChecked { .. } => "uncheck",
+            Action::Hover { .. } => "hover",
+            Action::OpenTab { .. } => "open_tab",
+            Action::SwitchTab { .. } => "switch_tab",
+            Action::CloseTab { .. } => "close_tab",
         }
     }
 
@@ -59,6 +78,11 @@ impl Action {
             Action::History { delta } => json!({ "delta": delta }),
             Action::Reload => json!({}),
             Action::WaitForText { text } => json!({ "text": text }),
+            Action::Select { id, option } => json!({ "elementId": id.0, "option": option }),
+            Action::SetChecked { id, .. } | Action::Hover { id } => json!({ "elementId": id.0 }),
+            Action::OpenTab { url } => json!({ "url": url }),
+            Action::SwitchTab { tab } => json!({ "tab": tab.0 }),
+            Action::CloseTab { tab } => json!({ "tab": tab.map(|t| t.0) }),
         }
     }
 }

@@ -211,6 +211,20 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// Runs one browser action as working time and reports any navigation it caused.
+    async fn browser_step(
+        &mut self,
+        action: impl Future<Output = Result<wayfarer_browser::ActionReport, BrowserError>>,
+    ) -> Result<String, Error> {
+        let report = self
+            .work(Duration::ZERO, async move {
+                action.await.map_err(browser_error)
+            })
+            .await?;
+        self.report_navigation(&report);
+        Ok(report.description)
+    }
+
     fn report_navigation(&self, report: &wayfarer_browser::ActionReport) {
         if let Some(url) = &report.navigated_to {
             self.emit(RunEvent::Navigation(url.clone()));
@@ -235,65 +249,63 @@ impl Run<'_> {
             }
             Action::Click { id } => {
                 let id = *id;
-                let report = self
-                    .work(Duration::ZERO, async move {
-                        ctx.click(id).await.map_err(browser_error)
-                    })
-                    .await?;
-                if let Some(url) = &report.navigated_to {
-                    self.emit(RunEvent::Navigation(url.clone()));
-                }
-                Ok(report.description)
+                self.browser_step(async move { ctx.click(id).await }).await
             }
             Action::Type { id, text } => {
-                let id = *id;
-                let text = text.clone();
-                let report = self
-                    .work(Duration::ZERO, async move {
-                        ctx.type_text(id, &text).await.map_err(browser_error)
-                    })
-                    .await?;
-                Ok(report.description)
+                let (id, text) = (*id, text.clone());
+                self.browser_step(async move { ctx.type_text(id, &text).await })
+                    .await
             }
             Action::PressKey { chord } => {
                 let chord = chord.clone();
-                let report = self
-                    .work(Duration::ZERO, async move {
-                        ctx.press_key(&chord).await.map_err(browser_error)
-                    })
-                    .await?;
-                self.report_navigation(&report);
-                Ok(report.description)
+                self.browser_step(async move { ctx.press_key(&chord).await })
+                    .await
             }
             Action::Scroll { dx, dy } => {
                 let (dx, dy) = (*dx, *dy);
-                let report = self
-                    .work(Duration::ZERO, async move {
-                        ctx.scroll_page(dx, dy).await.map_err(browser_error)
-                    })
-                    .await?;
-                Ok(report.description)
+                self.browser_step(async move { ctx.scroll_page(dx, dy).await })
+                    .await
             }
             Action::History { delta } => {
                 let delta = *delta;
                 let timeout = self.settings.navigation_timeout.min(self.clock.remaining());
-                let report = self
-                    .work(Duration::ZERO, async move {
-                        ctx.go_history(delta, timeout).await.map_err(browser_error)
-                    })
-                    .await?;
-                self.report_navigation(&report);
-                Ok(report.description)
+                self.browser_step(async move { ctx.go_history(delta, timeout).await })
+                    .await
             }
             Action::Reload => {
                 let timeout = self.settings.navigation_timeout.min(self.clock.remaining());
-                let report = self
-                    .work(Duration::ZERO, async move {
-                        ctx.reload(timeout).await.map_err(browser_error)
-                    })
-                    .await?;
-                self.report_navigation(&report);
-                Ok(report.description)
+                self.browser_step(async move { ctx.reload(timeout).await })
+                    .await
+            }
+            Action::Select { id, option } => {
+                let (id, option) = (*id, option.clone());
+                self.browser_step(async move { ctx.select_option(id, &option).await })
+                    .await
+            }
+            Action::SetChecked { id, checked } => {
+                let (id, checked) = (*id, *checked);
+                self.browser_step(async move { ctx.set_checked(id, checked).await })
+                    .await
+            }
+            Action::Hover { id } => {
+                let id = *id;
+                self.browser_step(async move { ctx.hover(id).await }).await
+            }
+            Action::OpenTab { url } => {
+                let url = url.clone();
+                let timeout = self.settings.navigation_timeout.min(self.clock.remaining());
+                self.browser_step(async move { ctx.open_tab(url.as_deref(), timeout).await })
+                    .await
+            }
+            Action::SwitchTab { tab } => {
+                let tab = *tab;
+                self.browser_step(async move { ctx.switch_tab(tab).await })
+                    .await
+            }
+            Action::CloseTab { tab } => {
+                let tab = tab.unwrap_or_else(|| ctx.active_tab());
+                self.browser_step(async move { ctx.close_tab(tab).await })
+                    .await
             }
             Action::WaitForText { text } => {
                 let text = text.clone();

@@ -33,8 +33,11 @@ const NAV_LOAD_WAIT: Duration = Duration::from_millis(1000);
 pub struct ActionReport {
     /// What was done, e.g. `clicked button "Sign up"`.
     pub description: String,
-    /// The new main-frame URL if the action navigated the page.
+    /// The new main-frame URL if the action navigated the page (or the URL of the tab it
+    /// opened).
     pub navigated_to: Option<String>,
+    /// The tab the action opened, now the active one.
+    pub opened_tab: Option<crate::tabs::TabId>,
 }
 
 /// JS run on the target field to select its current content, so that the
@@ -56,31 +59,38 @@ impl BrowserContext {
     pub async fn click(&self, id: ElementId) -> Result<ActionReport, BrowserError> {
         self.ensure_usable()?;
         let (el, (x, y)) = self.point_of(id).await?;
-
-        // Subscribe before the click so no navigation event is missed.
-        let mut events = self.session.subscribe();
-        let started = Instant::now();
-        for (kind, extra) in [
-            ("mouseMoved", json!({})),
-            ("mousePressed", json!({ "button": "left", "clickCount": 1 })),
-            (
-                "mouseReleased",
-                json!({ "button": "left", "clickCount": 1 }),
-            ),
-        ] {
-            let mut params = json!({ "type": kind, "x": x, "y": y });
-            if let (Some(p), Some(e)) = (params.as_object_mut(), extra.as_object()) {
-                p.extend(e.clone());
+        let page = self.page();
+        let result = async {
+            // Subscribe before the click so no navigation event is missed.
+            let mut events = page.session.subscribe();
+            let started = Instant::now();
+            for (kind, extra) in [
+                ("mouseMoved", json!({})),
+                ("mousePressed", json!({ "button": "left", "clickCount": 1 })),
+                (
+                    "mouseReleased",
+                    json!({ "button": "left", "clickCount": 1 }),
+                ),
+            ] {
+                let mut params = json!({ "type": kind, "x": x, "y": y });
+                if let (Some(p), Some(e)) = (params.as_object_mut(), extra.as_object()) {
+                    p.extend(e.clone());
+                }
+                self.call("Input.dispatchMouseEvent", params).await?;
             }
-            self.call("Input.dispatchMouseEvent", params).await?;
+            let navigated_to = self
+                .guarded(self.follow_navigation(&mut events, started, navigation_grace(&el)))
+                .await?;
+            let mut report = ActionReport {
+                description: format!("clicked {}", describe(&el)),
+                navigated_to,
+                opened_tab: None,
+            };
+            self.adopt_opened_tab(&mut report).await?;
+            Ok(report)
         }
-        let navigated_to = self
-            .guarded(self.follow_navigation(&mut events, started, navigation_grace(&el)))
-            .await?;
-        Ok(ActionReport {
-            description: format!("clicked {}", describe(&el)),
-            navigated_to,
-        })
+        .await;
+        self.unless_tab_closed_itself(&page, result, || format!("clicked {}", describe(&el)))
     }
 
     /// The element (scrolled into view) and the main-viewport point at its centre.
@@ -174,6 +184,7 @@ impl BrowserContext {
                 describe(&el)
             ),
             navigated_to: None,
+            opened_tab: None,
         })
     }
 
@@ -240,7 +251,8 @@ impl BrowserContext {
         started: Instant,
         grace: Duration,
     ) -> Result<Option<String>, BrowserError> {
-        let main = self.main_frame_id.as_str();
+        let page = self.page();
+        let main = page.main_frame_id.as_str();
         let mut target: Option<String> = None;
         let mut navigating = false;
         // The input has been handled once the renderer answers: anything it started

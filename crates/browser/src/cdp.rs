@@ -29,7 +29,7 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Capacity of each event broadcast channel. Slow subscribers lose the oldest
 /// events (and are told so) rather than stalling the reader.
-const EVENT_CAPACITY: usize = 1024;
+pub(crate) const EVENT_CAPACITY: usize = 1024;
 
 /// One protocol event, as received.
 #[derive(Debug, Clone)]
@@ -55,6 +55,9 @@ pub(crate) enum SessionStatus {
 struct SessionEntry {
     target_id: String,
     events: broadcast::Sender<CdpEvent>,
+    /// A second channel that also gets this session's events (all tabs of a context share
+    /// one, so a context-wide listener sees every tab).
+    mirror: Option<broadcast::Sender<CdpEvent>>,
     status: watch::Sender<SessionStatus>,
 }
 
@@ -181,7 +184,12 @@ impl CdpConnection {
     ///
     /// Must be called before enabling any domain on the session so that no
     /// event is dropped for lack of a route.
-    pub fn register_session(&self, session_id: &str, target_id: &str) -> SessionHandle {
+    pub fn register_session(
+        &self,
+        session_id: &str,
+        target_id: &str,
+        mirror: Option<broadcast::Sender<CdpEvent>>,
+    ) -> SessionHandle {
         let (events, _) = broadcast::channel(EVENT_CAPACITY);
         let initial = if self.is_closed() {
             SessionStatus::Gone
@@ -194,6 +202,7 @@ impl CdpConnection {
             SessionEntry {
                 target_id: target_id.to_string(),
                 events: events.clone(),
+                mirror,
                 status,
             },
         );
@@ -316,6 +325,9 @@ fn dispatch(shared: &Shared, text: &str) {
         Some(sid) => {
             if let Some(entry) = shared.sessions().get(sid) {
                 // No receivers is normal (nobody waiting right now).
+                if let Some(mirror) = &entry.mirror {
+                    let _ = mirror.send(event.clone());
+                }
                 let _ = entry.events.send(event);
             }
         }

@@ -1,19 +1,19 @@
-//! One isolated browser context with a single page: creation, navigation,
-//! liveness (crash/close) and disposal.
+//! One isolated browser context and its tabs: creation, navigation, liveness (crash/close),
+//! recovery and disposal. Which tab actions go to is `tabs.rs`'s business.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
-use crate::cdp::{CdpConnection, CdpEvent, SessionHandle, SessionStatus};
+use crate::cdp::{CdpConnection, CdpEvent, EVENT_CAPACITY, SessionStatus};
 use crate::downloads::{Download, DownloadWatcher};
 use crate::error::BrowserError;
 use crate::perception::{Element, ElementId};
 use crate::pool::Slot;
+use crate::tabs::{Page, TabId, TabSet, close_target};
 use wayfarer_netguard::{BlockReason, GuardHandle, GuardPolicy, Upstream};
 
 /// How long after an aborted navigation we wait for a crash report.
@@ -22,29 +22,23 @@ const CRASH_REPORT_GRACE: Duration = Duration::from_secs(3);
 const DISPOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// An isolated browsing session: its own cookies/storage (a CDP browser
-/// context) and one page in it.
+/// context) and its tabs, one of them active.
 ///
 /// Obtained from [`crate::BrowserPool::new_context`]. Holding it occupies one
 /// pool slot until [`BrowserContext::close`] is called or it is dropped.
 pub struct BrowserContext {
     pub(crate) conn: CdpConnection,
     pub(crate) browser_context_id: String,
-    pub(crate) target_id: String,
-    pub(crate) session: SessionHandle,
-    /// The page's main frame id, to tell main-frame navigations from iframes'.
-    pub(crate) main_frame_id: String,
-    /// Elements of the most recent `page_state`, by id; ids in actions refer
-    /// to this snapshot.
-    pub(crate) elements: Mutex<HashMap<ElementId, Element>>,
-    /// Perception memory: stable element ids, previous state, OOPIF
-    /// sessions and frame routes (see `frames.rs`).
-    pub(crate) perception: crate::frames::Memory,
+    /// The tabs; actions, waits and perception go to the active one.
+    pub(crate) tabs: Mutex<TabSet>,
+    /// Every tab's events, in one channel (the network log listens here).
+    pub(crate) mirror: broadcast::Sender<CdpEvent>,
     /// This context's network guard (every connection of its pages goes through it).
     pub(crate) guard: Option<Arc<GuardHandle>>,
     /// Where this context's downloads land and which have completed.
     downloads: Option<Arc<DownloadWatcher>>,
-    /// Page viewport, reapplied to a page made after a crash.
-    viewport: (u32, u32),
+    /// Page viewport, applied to every tab.
+    pub(crate) viewport: (u32, u32),
     closed: AtomicBool,
     slot: Mutex<Option<Slot>>,
 }
@@ -53,7 +47,6 @@ impl std::fmt::Debug for BrowserContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BrowserContext")
             .field("browser_context_id", &self.browser_context_id)
-            .field("target_id", &self.target_id)
             .field("closed", &self.closed.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
@@ -98,15 +91,13 @@ impl BrowserContext {
             }
             None => None,
         };
-        match Self::create_page(&conn, &browser_context_id, viewport).await {
-            Ok((target_id, session, main_frame_id)) => Ok(Self {
+        let (mirror, _) = broadcast::channel(EVENT_CAPACITY);
+        match Self::create_page(&conn, &browser_context_id, viewport, TabId(0), &mirror).await {
+            Ok(page) => Ok(Self {
                 conn,
                 browser_context_id,
-                target_id,
-                session,
-                main_frame_id,
-                elements: Mutex::new(HashMap::new()),
-                perception: crate::frames::Memory::default(),
+                tabs: Mutex::new(TabSet::new(page)),
+                mirror,
                 guard: guard.map(Arc::new),
                 downloads,
                 viewport,
@@ -120,12 +111,14 @@ impl BrowserContext {
         }
     }
 
-    /// Creates, attaches and configures the context's page.
+    /// Creates a page (tab) in the browser context, attached and configured.
     async fn create_page(
         conn: &CdpConnection,
         browser_context_id: &str,
-        (width, height): (u32, u32),
-    ) -> Result<(String, SessionHandle, String), BrowserError> {
+        viewport: (u32, u32),
+        tab: TabId,
+        mirror: &broadcast::Sender<CdpEvent>,
+    ) -> Result<Page, BrowserError> {
         let target = conn
             .call(
                 None,
@@ -134,54 +127,10 @@ impl BrowserContext {
             )
             .await?;
         let target_id = str_field(&target, "targetId")?;
-        let attached = conn
-            .call(
-                None,
-                "Target.attachToTarget",
-                json!({ "targetId": target_id, "flatten": true }),
-            )
-            .await?;
-        let session_id = str_field(&attached, "sessionId")?;
-        let session = conn.register_session(&session_id, &target_id);
-        let sid = Some(session_id.as_str());
-
-        let setup = async {
-            conn.call(sid, "Page.enable", json!({})).await?;
-            conn.call(
-                sid,
-                "Page.setLifecycleEventsEnabled",
-                json!({ "enabled": true }),
-            )
-            .await?;
-            // Needed for `Inspector.targetCrashed`, our crash signal.
-            conn.call(sid, "Inspector.enable", json!({})).await?;
-            conn.call(
-                sid,
-                "Emulation.setDeviceMetricsOverride",
-                json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": false }),
-            )
-            .await?;
-            // Out-of-process iframes become child sessions on this connection
-            // (not yet read, but attaching them now keeps that door open).
-            conn.call(
-                sid,
-                "Target.setAutoAttach",
-                json!({ "autoAttach": true, "waitForDebuggerOnStart": false, "flatten": true }),
-            )
-            .await?;
-            let tree = conn.call(sid, "Page.getFrameTree", json!({})).await?;
-            let main_frame_id = tree
-                .pointer("/frameTree/frame/id")
-                .and_then(Value::as_str)
-                // Chromium uses the target id as the main frame id.
-                .unwrap_or(&target_id)
-                .to_string();
-            Ok::<_, BrowserError>(main_frame_id)
-        };
-        match setup.await {
-            Ok(main_frame_id) => Ok((target_id, session, main_frame_id)),
+        match Page::attach(conn, tab, &target_id, viewport, mirror).await {
+            Ok(page) => Ok(page),
             Err(e) => {
-                conn.forget_session(&session_id);
+                close_target(conn, &target_id).await;
                 Err(e)
             }
         }
@@ -192,7 +141,7 @@ impl BrowserContext {
         if self.closed.load(Ordering::Acquire) || self.conn.is_closed() {
             return Err(BrowserError::Closed);
         }
-        match *self.session.status.borrow() {
+        match *self.page().session.status.borrow() {
             SessionStatus::Alive => Ok(()),
             SessionStatus::Crashed => Err(BrowserError::PageCrash),
             SessionStatus::Gone => Err(BrowserError::Closed),
@@ -206,14 +155,15 @@ impl BrowserContext {
         fut: impl Future<Output = Result<T, BrowserError>>,
     ) -> Result<T, BrowserError> {
         self.ensure_usable()?;
-        let mut status = self.session.status.clone();
+        let page = self.page();
+        let mut status = page.session.status.clone();
         let result = tokio::select! {
             r = fut => r,
             _ = status.wait_for(|s| *s != SessionStatus::Alive) => Err(BrowserError::Closed),
         };
         // Whatever the failure looked like, a crash is the real story.
         match result {
-            Err(_) if *self.session.status.borrow() == SessionStatus::Crashed => {
+            Err(_) if *page.session.status.borrow() == SessionStatus::Crashed => {
                 Err(BrowserError::PageCrash)
             }
             other => other,
@@ -222,18 +172,15 @@ impl BrowserContext {
 
     /// Sends a command on the page session, aborting on crash/close.
     pub(crate) async fn call(&self, method: &str, params: Value) -> Result<Value, BrowserError> {
-        self.guarded(self.conn.call(Some(&self.session.id), method, params))
+        let session = self.page().session.id.clone();
+        self.guarded(self.conn.call(Some(&session), method, params))
             .await
     }
 
-    /// Locks the element map of the latest page state.
-    pub(crate) fn elements(&self) -> MutexGuard<'_, HashMap<ElementId, Element>> {
-        self.elements.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Looks up an element of the latest page state.
+    /// Looks up an element of the active tab's latest page state.
     pub(crate) fn element(&self, id: ElementId) -> Result<Element, BrowserError> {
-        self.elements()
+        self.page()
+            .elements()
             .get(&id)
             .cloned()
             .ok_or(BrowserError::ElementNotFound { id })
@@ -264,11 +211,12 @@ impl BrowserContext {
     /// `events`, e.g. `connect_failed`, phrased for the task's failure.
     fn guard_error(&self, events: &mut broadcast::Receiver<CdpEvent>) -> Option<String> {
         let mut found = None;
+        let main_frame_id = self.page().main_frame_id.clone();
         while let Ok(event) = events.try_recv() {
             let p = &event.params;
             let is_document = event.method == "Network.responseReceived"
                 && p.get("type").and_then(Value::as_str) == Some("Document")
-                && p.get("frameId").and_then(Value::as_str) == Some(self.main_frame_id.as_str());
+                && p.get("frameId").and_then(Value::as_str) == Some(main_frame_id.as_str());
             if !is_document {
                 continue;
             }
@@ -328,12 +276,13 @@ impl BrowserContext {
 
     /// Loads `url` and waits for `load` (see [`BrowserContext::navigate`]).
     async fn navigate_inner(&self, url: &str, timeout: Duration) -> Result<(), BrowserError> {
+        let page = self.page();
         // Subscribe before sending so the load event cannot slip past us.
-        let mut events = self.session.subscribe();
+        let mut events = page.session.subscribe();
         // Behind the guard, an unreachable site is the guard's error page, not a network
-        // error: watch the document's response for the guard's error header. (Seen when the
-        // Network domain is on, as it is while a task records its network log.)
-        let mut responses = self.guard.as_ref().map(|_| self.session.subscribe());
+        // error: watch the document's response for the guard's error header (every page has
+        // the Network domain on).
+        let mut responses = self.guard.as_ref().map(|_| page.session.subscribe());
         let work = async {
             let nav = self.call("Page.navigate", json!({ "url": url })).await?;
             if let Some(reason) = nav
@@ -344,7 +293,7 @@ impl BrowserContext {
                 // A renderer that dies while navigating aborts the navigation first and
                 // reports the crash a moment later: the crash is the real story.
                 if reason.contains("ERR_ABORTED") {
-                    let mut status = self.session.status.clone();
+                    let mut status = page.session.status.clone();
                     let crashed = status.wait_for(|s| *s == SessionStatus::Crashed);
                     if tokio::time::timeout(CRASH_REPORT_GRACE, crashed)
                         .await
@@ -364,7 +313,7 @@ impl BrowserContext {
             };
             self.guarded(wait_for_load(
                 &mut events,
-                &self.main_frame_id,
+                &page.main_frame_id,
                 Some(loader_id),
             ))
             .await
@@ -398,7 +347,7 @@ impl BrowserContext {
             .guarded(self.conn.call(
                 None,
                 "Target.getTargetInfo",
-                json!({ "targetId": self.target_id }),
+                json!({ "targetId": self.page().target_id }),
             ))
             .await?;
         Ok(info
@@ -440,39 +389,28 @@ impl BrowserContext {
         matches!(self.ensure_usable(), Err(BrowserError::PageCrash))
     }
 
-    /// After a crash: a fresh page in the **same** browser context (cookies and storage
-    /// kept), returned as the context to use from now on. This object is spent afterwards:
-    /// it no longer owns the browser context, its slot or its network guard.
-    pub async fn recover(&self) -> Result<BrowserContext, BrowserError> {
+    /// After a crash of the active tab: a fresh page in its place, in the **same** browser
+    /// context (cookies and storage kept), with the same tab id. Other tabs are untouched.
+    pub async fn recover(&self) -> Result<(), BrowserError> {
         if self.closed.load(Ordering::Acquire) || self.conn.is_closed() {
             return Err(BrowserError::Closed);
         }
-        let (target_id, session, main_frame_id) =
-            Self::create_page(&self.conn, &self.browser_context_id, self.viewport).await?;
-        // From here the new object owns the browser context: this one must not dispose it.
-        self.closed.store(true, Ordering::Release);
-        self.conn.forget_session(&self.session.id);
-        let close = self.conn.call(
-            None,
-            "Target.closeTarget",
-            json!({ "targetId": self.target_id }),
-        );
-        let _ = tokio::time::timeout(DISPOSE_TIMEOUT, close).await;
-        tracing::info!(browser_context_id = %self.browser_context_id, "fresh page after a crash");
-        Ok(BrowserContext {
-            conn: self.conn.clone(),
-            browser_context_id: self.browser_context_id.clone(),
-            target_id,
-            session,
-            main_frame_id,
-            elements: Mutex::new(HashMap::new()),
-            perception: crate::frames::Memory::default(),
-            guard: self.guard.clone(),
-            downloads: self.downloads.clone(),
-            viewport: self.viewport,
-            closed: AtomicBool::new(false),
-            slot: Mutex::new(self.take_slot()),
-        })
+        let crashed = self.page();
+        let fresh = Self::create_page(
+            &self.conn,
+            &self.browser_context_id,
+            self.viewport,
+            crashed.tab,
+            &self.mirror,
+        )
+        .await?;
+        let replaced = self.tabs().replace(fresh);
+        if let Some(old) = replaced {
+            self.conn.forget_session(&old.session.id);
+            close_target(&self.conn, &old.target_id).await;
+        }
+        tracing::info!(browser_context_id = %self.browser_context_id, tab = %crashed.tab, "fresh page after a crash");
+        Ok(())
     }
 
     /// Disposes the browser context (and its page) and frees the pool slot.
@@ -481,9 +419,15 @@ impl BrowserContext {
         if self.closed.swap(true, Ordering::AcqRel) {
             return;
         }
-        self.conn.forget_session(&self.session.id);
+        self.forget_sessions();
         dispose(&self.conn, &self.browser_context_id).await;
         drop(self.take_slot());
+    }
+
+    fn forget_sessions(&self) {
+        for page in self.tabs().all() {
+            self.conn.forget_session(&page.session.id);
+        }
     }
 
     fn take_slot(&self) -> Option<Slot> {
@@ -496,7 +440,7 @@ impl Drop for BrowserContext {
         if self.closed.swap(true, Ordering::AcqRel) {
             return;
         }
-        self.conn.forget_session(&self.session.id);
+        self.forget_sessions();
         let slot = self.take_slot();
         // Drop cannot await: dispose in the background, and free the slot
         // only afterwards so capacity reflects what Chromium really holds.

@@ -54,6 +54,7 @@ impl BrowserContext {
         Ok(ActionReport {
             description: format!("double-clicked {}", describe(&el)),
             navigated_to: None,
+            opened_tab: None,
         })
     }
 
@@ -65,6 +66,7 @@ impl BrowserContext {
         Ok(ActionReport {
             description: format!("hovered over {}", describe(&el)),
             navigated_to: None,
+            opened_tab: None,
         })
     }
 
@@ -91,6 +93,7 @@ impl BrowserContext {
         Ok(ActionReport {
             description: format!("focused {}", describe(&target.element)),
             navigated_to: None,
+            opened_tab: None,
         })
     }
 
@@ -150,6 +153,7 @@ impl BrowserContext {
             Value::String(label) => Ok(ActionReport {
                 description: format!("selected \"{label}\" in {}", describe(&el)),
                 navigated_to: None,
+                opened_tab: None,
             }),
             _ => Err(BrowserError::InvalidArgument(format!(
                 "{} has no option \"{option}\"",
@@ -173,12 +177,14 @@ impl BrowserContext {
             return Ok(ActionReport {
                 description: format!("{} was already {word}", describe(&el)),
                 navigated_to: None,
+                opened_tab: None,
             });
         }
         self.click(id).await?;
         Ok(ActionReport {
             description: format!("{word} {}", describe(&el)),
             navigated_to: None,
+            opened_tab: None,
         })
     }
 
@@ -201,6 +207,7 @@ impl BrowserContext {
                 top.as_f64().unwrap_or(0.0)
             ),
             navigated_to: None,
+            opened_tab: None,
         })
     }
 
@@ -238,6 +245,7 @@ impl BrowserContext {
                 describe(&target.element)
             ),
             navigated_to: None,
+            opened_tab: None,
         })
     }
 

@@ -245,7 +245,14 @@ impl BrowserContext {
         method: &str,
         params: Value,
     ) -> Result<Value, BrowserError> {
-        let sid = session.unwrap_or(&self.session.id);
+        let page_session;
+        let sid = match session {
+            Some(s) => s,
+            None => {
+                page_session = self.page().session.id.clone();
+                &page_session
+            }
+        };
         self.guarded(self.conn.call(Some(sid), method, params))
             .await
     }
@@ -254,7 +261,8 @@ impl BrowserContext {
     /// with the `<iframe>` owning each, and the route to each.
     pub(crate) async fn discover_frames(
         &self,
-    ) -> Result<(Vec<DiscoveredFrame>, Vec<FrameRoute>), BrowserError> {
+    ) -> Result<(Vec<DiscoveredFrame>, Vec<FrameRoute>, Value), BrowserError> {
+        let page = self.page();
         let main_tree = self.call("Page.getFrameTree", json!({}));
         let targets = self.guarded(self.conn.call(None, "Target.getTargets", json!({})));
         let (main_tree, targets) = tokio::join!(main_tree, targets);
@@ -268,11 +276,15 @@ impl BrowserContext {
         let main_id = raw
             .first()
             .map(|f| f.frame_id.clone())
-            .unwrap_or_else(|| self.main_frame_id.clone());
+            .unwrap_or_else(|| page.main_frame_id.clone());
 
         // Out-of-process iframes of this context, each on a session of ours.
-        let iframe_targets: Vec<String> = match targets {
-            Ok(t) => t
+        let targets = targets.unwrap_or_else(|e| {
+            tracing::debug!(error = %e, "Target.getTargets failed; OOPIFs skipped");
+            Value::Null
+        });
+        let iframe_targets: Vec<String> = {
+            targets
                 .get("targetInfos")
                 .and_then(Value::as_array)
                 .map(|infos| {
@@ -287,11 +299,7 @@ impl BrowserContext {
                         .map(str::to_string)
                         .collect()
                 })
-                .unwrap_or_default(),
-            Err(e) => {
-                tracing::debug!(error = %e, "Target.getTargets failed; OOPIFs skipped");
-                Vec::new()
-            }
+                .unwrap_or_default()
         };
         let sessions = self.oopif_sessions(&iframe_targets).await;
         let trees = futures_util::future::join_all(
@@ -316,7 +324,7 @@ impl BrowserContext {
             }
         }
         if !stale.is_empty() {
-            let mut m = self.perception.lock();
+            let mut m = page.perception.lock();
             for t in &stale {
                 m.oopif_sessions.remove(t);
             }
@@ -415,14 +423,15 @@ impl BrowserContext {
             }
             routes[i].chain = chain;
         }
-        Ok((frames, routes))
+        Ok((frames, routes, targets))
     }
 
     /// Our sessions on the given OOPIF targets: cached ones are reused,
     /// missing ones attached, ones for targets that are gone detached.
     async fn oopif_sessions(&self, targets: &[String]) -> Vec<(String, String)> {
+        let page = self.page();
         let (known, gone): (Vec<(String, String)>, Vec<String>) = {
-            let mut m = self.perception.lock();
+            let mut m = page.perception.lock();
             let gone: Vec<String> = m
                 .oopif_sessions
                 .keys()
@@ -471,7 +480,7 @@ impl BrowserContext {
         }))
         .await;
         let mut all = known;
-        let mut m = self.perception.lock();
+        let mut m = page.perception.lock();
         for (t, s) in attached.into_iter().flatten() {
             m.oopif_sessions.insert(t.clone(), s.clone());
             all.push((t, s));
@@ -486,6 +495,7 @@ impl BrowserContext {
     pub(crate) async fn resolve(&self, id: ElementId) -> Result<ResolvedElement, BrowserError> {
         let element = self.element(id)?;
         let route = self
+            .page()
             .perception
             .route(element.frame)
             .ok_or(BrowserError::ElementNotFound { id })?;
@@ -523,7 +533,7 @@ impl BrowserContext {
         let session_id = route
             .session
             .clone()
-            .unwrap_or_else(|| self.session.id.clone());
+            .unwrap_or_else(|| self.page().session.id.clone());
         Ok(ResolvedElement {
             backend_node_id: element.backend_node_id,
             element,

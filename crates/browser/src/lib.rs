@@ -2,8 +2,8 @@
 //!
 //! - [`BrowserPool`] launches Chromium processes (own process group, killed
 //!   with us) and hands out isolated [`BrowserContext`]s up to a capacity.
-//! - [`BrowserContext`] is one CDP browser context with one page: navigate,
-//!   perceive ([`PageState`] from the accessibility tree), click and type.
+//! - [`BrowserContext`] is one CDP browser context with its tabs: navigate,
+//!   perceive ([`PageState`] from the accessibility tree), act, switch tabs.
 //! - Everything fails with [`BrowserError`]; a crashed page yields
 //!   [`BrowserError::PageCrash`], a lost browser [`BrowserError::Closed`].
 //!
@@ -25,6 +25,7 @@ mod network;
 mod page_actions;
 mod perception;
 mod pool;
+mod tabs;
 
 pub use actions::ActionReport;
 pub use config::{BrowserConfig, GuardSettings};
@@ -37,6 +38,7 @@ pub use perception::{
     Element, ElementId, FrameInfo, OutlineItem, PageState, PerceiveOptions, Rect, Scroll, StateDiff,
 };
 pub use pool::BrowserPool;
+pub use tabs::{TabId, TabInfo};
 pub use wayfarer_netguard::{Resolver, StubResolver, SystemResolver, Upstream};
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::task::JoinHandle;
 
 use crate::context::BrowserContext;
@@ -50,10 +50,11 @@ fn now_ms() -> i64 {
 }
 
 impl BrowserContext {
-    /// Starts recording the page's requests (main frame and same-process frames).
+    /// Starts recording the requests of every tab (main frames and same-process frames; every
+    /// page has the Network domain on from its creation).
     pub async fn record_network(&self) -> Result<NetworkRecorder, BrowserError> {
-        let mut events = self.session.subscribe();
-        self.call("Network.enable", json!({})).await?;
+        self.ensure_usable()?;
+        let mut events = self.mirror.subscribe();
         let entries = Arc::new(Mutex::new(Vec::new()));
         let sink = entries.clone();
         let task = tokio::spawn(async move {

@@ -142,10 +142,11 @@ impl BrowserContext {
             return Ok(ActionReport {
                 description: format!("nothing to go {way} to"),
                 navigated_to: None,
+                opened_tab: None,
             });
         };
         let entry_id = entry.get("id").and_then(Value::as_i64).unwrap_or_default();
-        let mut events = self.session.subscribe();
+        let mut events = self.page().session.subscribe();
         self.call(
             "Page.navigateToHistoryEntry",
             json!({ "entryId": entry_id }),
@@ -157,6 +158,7 @@ impl BrowserContext {
         Ok(ActionReport {
             description: format!("went {way} to {url}"),
             navigated_to: Some(url),
+            opened_tab: None,
         })
     }
 
@@ -169,7 +171,7 @@ impl BrowserContext {
         events: &mut tokio::sync::broadcast::Receiver<crate::cdp::CdpEvent>,
         timeout: Duration,
     ) {
-        let main = self.main_frame_id.clone();
+        let main = self.page().main_frame_id.clone();
         let committed = async {
             loop {
                 match events.recv().await {
@@ -194,13 +196,14 @@ impl BrowserContext {
 
     /// Reloads the page and waits for it to load.
     pub async fn reload(&self, timeout: Duration) -> Result<ActionReport, BrowserError> {
-        let mut events = self.session.subscribe();
+        let mut events = self.page().session.subscribe();
         self.call("Page.reload", json!({})).await?;
         self.settle_after_commit(&mut events, timeout).await;
         let url = self.current_url().await?;
         Ok(ActionReport {
             description: format!("reloaded {url}"),
             navigated_to: Some(url),
+            opened_tab: None,
         })
     }
 
@@ -220,23 +223,31 @@ impl BrowserContext {
             down["text"] = json!(text);
             down["unmodifiedText"] = json!(text);
         }
-        let mut events = self.session.subscribe();
-        let started = Instant::now();
-        self.call("Input.dispatchKeyEvent", down).await?;
-        self.call(
-            "Input.dispatchKeyEvent",
-            json!({ "type": "keyUp", "modifiers": parsed.modifiers, "key": parsed.key, "code": parsed.code,
-                    "windowsVirtualKeyCode": parsed.key_code, "nativeVirtualKeyCode": parsed.key_code }),
-        )
-        .await?;
-        // Enter in a form submits it: report where that went.
-        let navigated_to = self
-            .guarded(self.follow_navigation(&mut events, started, crate::actions::NAV_START_GRACE))
+        let page = self.page();
+        let result = async {
+            let mut events = page.session.subscribe();
+            let started = Instant::now();
+            self.call("Input.dispatchKeyEvent", down).await?;
+            self.call(
+                "Input.dispatchKeyEvent",
+                json!({ "type": "keyUp", "modifiers": parsed.modifiers, "key": parsed.key, "code": parsed.code,
+                        "windowsVirtualKeyCode": parsed.key_code, "nativeVirtualKeyCode": parsed.key_code }),
+            )
             .await?;
-        Ok(ActionReport {
-            description: format!("pressed {chord}"),
-            navigated_to,
-        })
+            // Enter in a form submits it: report where that went.
+            let navigated_to = self
+                .guarded(self.follow_navigation(&mut events, started, crate::actions::NAV_START_GRACE))
+                .await?;
+            let mut report = ActionReport {
+                description: format!("pressed {chord}"),
+                navigated_to,
+                opened_tab: None,
+            };
+            self.adopt_opened_tab(&mut report).await?;
+            Ok(report)
+        }
+        .await;
+        self.unless_tab_closed_itself(&page, result, || format!("pressed {chord}"))
     }
 
     /// Scrolls the page by (`dx`, `dy`) CSS pixels with a trusted wheel event at
@@ -254,6 +265,7 @@ impl BrowserContext {
         Ok(ActionReport {
             description: format!("scrolled the page to ({sx:.0}, {sy:.0})"),
             navigated_to: None,
+            opened_tab: None,
         })
     }
 
@@ -325,6 +337,7 @@ impl BrowserContext {
                 return Ok(ActionReport {
                     description: format!("waited for {what}"),
                     navigated_to: None,
+                    opened_tab: None,
                 });
             }
             if Instant::now() >= deadline {
@@ -342,10 +355,10 @@ impl BrowserContext {
         &self,
         timeout: Duration,
     ) -> Result<ActionReport, BrowserError> {
-        let mut events = self.session.subscribe();
+        let mut events = self.page().session.subscribe();
         match tokio::time::timeout(
             timeout,
-            self.guarded(wait_for_load(&mut events, &self.main_frame_id, None)),
+            self.guarded(wait_for_load(&mut events, &self.page().main_frame_id, None)),
         )
         .await
         {
@@ -361,6 +374,7 @@ impl BrowserContext {
         Ok(ActionReport {
             description: format!("navigation finished at {url}"),
             navigated_to: Some(url),
+            opened_tab: None,
         })
     }
 
@@ -370,7 +384,7 @@ impl BrowserContext {
         quiet: Duration,
         timeout: Duration,
     ) -> Result<ActionReport, BrowserError> {
-        let mut events = self.session.subscribe();
+        let mut events = self.page().session.subscribe();
         self.call("Network.enable", json!({})).await?;
         let deadline = Instant::now() + timeout;
         let mut in_flight = std::collections::HashSet::<String>::new();
@@ -380,6 +394,7 @@ impl BrowserContext {
                 return Ok(ActionReport {
                     description: "network idle".into(),
                     navigated_to: None,
+                    opened_tab: None,
                 });
             }
             let wake = if in_flight.is_empty() {

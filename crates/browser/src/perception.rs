@@ -9,9 +9,12 @@
 //!   technology (and a planner) understands the page; the DOM snapshot adds
 //!   what the AX tree lacks: where things are (viewport), `<input type=file>`,
 //!   `download` links, and click handlers on otherwise generic elements.
-//! - Every actionable element of the page is listed, also off-viewport ones:
-//!   a planner must never miss the button it needs because it is below the
-//!   fold. Off-viewport sections are marked once, not per element.
+//! - Every actionable element of the page is in the state (and actionable by
+//!   id), also off-viewport ones. The prompt lists them one by one within a
+//!   window of the viewport ± 1000 px (plus anything focused or in a modal
+//!   dialog); further away, each run of elements becomes one summary line
+//!   (how many links/buttons/fields, under which headings), so a 4,000-link
+//!   page costs what its visible part costs. `all_elements` lists everything.
 //! - Informative content is kept short: headings (structure) everywhere, a
 //!   text digest of the viewport only (the whole page with `full_page`).
 //! - Ids are stable across calls while the document lives (keyed by frame +
@@ -43,6 +46,11 @@ const LINKS_PER_LINE: usize = 10;
 const DIFF_IDS_LIMIT: usize = 12;
 /// Guard against pathological (or cyclic) AX trees.
 const MAX_DEPTH: usize = 2000;
+/// How far above and below the viewport (CSS px) the prompt lists elements one by one; beyond
+/// it, runs of elements are summarised (counts and headings) and the planner scrolls to them.
+const WINDOW_MARGIN: f64 = 1000.0;
+/// Headings named in one summary line of elements outside the window.
+const SUMMARY_HEADINGS: usize = 6;
 
 /// AX roles the agent can act on. Anything else is context, not a target.
 /// Includes Chromium's internal role names for controls without an ARIA
@@ -367,9 +375,12 @@ impl StateDiff {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PerceiveOptions {
     /// Also describe informative content outside the viewport (the text
-    /// digest covers the whole page). Actionable elements are always listed
-    /// page-wide, with or without this.
+    /// digest covers the whole page). The state holds every actionable
+    /// element page-wide, with or without this.
     pub full_page: bool,
+    /// List every element in the prompt text one by one, not only those near
+    /// the viewport (the others are otherwise summarised).
+    pub all_elements: bool,
 }
 
 /// A snapshot of the page as the agent perceives it.
@@ -402,6 +413,13 @@ pub struct PageState {
     pub diff: Option<StateDiff>,
     /// Whether this state was taken with [`PerceiveOptions::full_page`].
     pub full_page: bool,
+    /// Whether the prompt lists every element ([`PerceiveOptions::all_elements`]).
+    #[serde(skip_serializing_if = "is_false")]
+    pub all_elements: bool,
+    /// The context's tabs when it has more than one (empty otherwise); the state itself is
+    /// the active tab's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tabs: Vec<crate::tabs::TabInfo>,
 }
 
 /// Where an element sits relative to the viewport.
@@ -422,6 +440,7 @@ impl PageState {
         let _ = writeln!(out, "title: {}", one_line(&self.title, 200));
         let _ = writeln!(out, "url: {}", self.url);
         self.write_scroll(&mut out);
+        self.write_tabs(&mut out);
         self.write_changes(&mut out);
 
         let by_id: HashMap<ElementId, &Element> = self.elements.iter().map(|e| (e.id, e)).collect();
@@ -436,9 +455,17 @@ impl PageState {
         } else {
             &self.outline
         };
+        let shown = self.shown(outline, &by_id);
         let mut zone = Zone::In;
         let mut links: Vec<&Element> = Vec::new();
-        for item in outline {
+        let mut hidden = HiddenRun::default();
+        for (item, shown) in outline.iter().zip(shown) {
+            if !shown {
+                flush_links(&mut out, &mut links);
+                hidden.add(item, &by_id);
+                continue;
+            }
+            hidden.flush(&mut out);
             match item {
                 OutlineItem::Element { id } => {
                     let Some(el) = by_id.get(id) else { continue };
@@ -472,10 +499,80 @@ impl PageState {
             }
         }
         flush_links(&mut out, &mut links);
+        hidden.flush(&mut out);
         if !self.digest.is_empty() {
             let _ = writeln!(out, "text: {}", self.digest);
         }
         out
+    }
+
+    /// Which outline items the prompt writes out (the rest is summarised): elements within
+    /// the window, focused or in a modal dialog; headings that introduce a shown element;
+    /// frame and dialog boundaries around a shown element. Everything when `all_elements` or
+    /// when the viewport is unknown.
+    fn shown(&self, outline: &[OutlineItem], by_id: &HashMap<ElementId, &Element>) -> Vec<bool> {
+        let vh = self.scroll.viewport_height;
+        if self.all_elements || vh <= 0.0 {
+            return vec![true; outline.len()];
+        }
+        let near = |el: &Element| {
+            el.in_viewport
+                || el.focused
+                || el
+                    .rect
+                    .is_some_and(|r| r.y + r.height >= -WINDOW_MARGIN && r.y <= vh + WINDOW_MARGIN)
+        };
+        let mut shown = vec![false; outline.len()];
+        let mut modal_depth = 0usize;
+        let mut dialogs: Vec<bool> = Vec::new();
+        for (i, item) in outline.iter().enumerate() {
+            match item {
+                OutlineItem::Element { id } => {
+                    shown[i] = modal_depth > 0 || by_id.get(id).is_some_and(|el| near(el));
+                }
+                OutlineItem::DialogStart { modal, .. } => {
+                    dialogs.push(*modal);
+                    modal_depth += usize::from(*modal);
+                }
+                OutlineItem::DialogEnd if dialogs.pop() == Some(true) => modal_depth -= 1,
+                _ => {}
+            }
+        }
+        // Boundaries: shown when anything inside them is.
+        let mut open: Vec<usize> = Vec::new();
+        for i in 0..outline.len() {
+            match &outline[i] {
+                OutlineItem::FrameStart { .. } | OutlineItem::DialogStart { .. } => open.push(i),
+                OutlineItem::FrameEnd | OutlineItem::DialogEnd => {
+                    if let Some(start) = open.pop() {
+                        let any = shown[start + 1..i].iter().any(|s| *s);
+                        shown[start] = any;
+                        shown[i] = any;
+                    }
+                }
+                _ => {}
+            }
+        }
+        // Headings: shown with the element they introduce (else the one before them).
+        let mut next_element: Option<bool> = None;
+        for i in (0..outline.len()).rev() {
+            match &outline[i] {
+                OutlineItem::Element { .. } => next_element = Some(shown[i]),
+                OutlineItem::Heading { .. } => {
+                    shown[i] = match next_element {
+                        Some(s) => s,
+                        None => outline[..i]
+                            .iter()
+                            .zip(&shown[..i])
+                            .rev()
+                            .find(|(it, _)| matches!(it, OutlineItem::Element { .. }))
+                            .is_none_or(|(_, s)| *s),
+                    };
+                }
+                _ => {}
+            }
+        }
+        shown
     }
 
     fn write_scroll(&self, out: &mut String) {
@@ -496,6 +593,27 @@ impl PageState {
             " (viewport {:.0}x{:.0})",
             s.viewport_width, s.viewport_height
         );
+    }
+
+    /// `tabs: [0] Title | *[2] Other title` (the active one starred), only with several tabs.
+    fn write_tabs(&self, out: &mut String) {
+        if self.tabs.len() < 2 {
+            return;
+        }
+        let listed: Vec<String> = self
+            .tabs
+            .iter()
+            .map(|t| {
+                let star = if t.active { "*" } else { "" };
+                let label = if t.title.trim().is_empty() {
+                    &t.url
+                } else {
+                    &t.title
+                };
+                format!("{star}[{}] {}", t.id, one_line(label, 60))
+            })
+            .collect();
+        let _ = writeln!(out, "tabs (* active): {}", listed.join(" | "));
     }
 
     fn write_changes(&self, out: &mut String) {
@@ -568,6 +686,85 @@ impl PageState {
             }
             OutlineItem::DialogEnd => out.push_str("-- end dialog --\n"),
         }
+    }
+}
+
+/// A run of outline items outside the prompt's window, written as one summary line.
+#[derive(Default)]
+struct HiddenRun {
+    links: usize,
+    buttons: usize,
+    fields: usize,
+    other: usize,
+    above: bool,
+    below: bool,
+    headings: Vec<String>,
+    more_headings: usize,
+}
+
+impl HiddenRun {
+    fn add(&mut self, item: &OutlineItem, by_id: &HashMap<ElementId, &Element>) {
+        match item {
+            OutlineItem::Element { id } => {
+                let Some(el) = by_id.get(id) else { return };
+                match el.role.as_str() {
+                    "link" => self.links += 1,
+                    "button" | "menuitem" | "menuitemcheckbox" | "menuitemradio" => {
+                        self.buttons += 1
+                    }
+                    "textbox" | "searchbox" | "combobox" | "spinbutton" | "slider" | "checkbox"
+                    | "radio" | "switch" | "listbox" => self.fields += 1,
+                    _ => self.other += 1,
+                }
+                match el.zone() {
+                    Zone::Above => self.above = true,
+                    _ => self.below = true,
+                }
+            }
+            OutlineItem::Heading { text, .. } => {
+                if self.headings.len() < SUMMARY_HEADINGS {
+                    self.headings.push(one_line(text, 40));
+                } else {
+                    self.more_headings += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn flush(&mut self, out: &mut String) {
+        let total = self.links + self.buttons + self.fields + self.other;
+        if total == 0 && self.headings.is_empty() {
+            return;
+        }
+        let place = match (self.above, self.below) {
+            (true, false) => "above",
+            (false, true) => "below",
+            _ => "off-screen",
+        };
+        let mut kinds = Vec::new();
+        for (n, word) in [
+            (self.links, "links"),
+            (self.buttons, "buttons"),
+            (self.fields, "fields"),
+            (self.other, "other"),
+        ] {
+            if n > 0 {
+                kinds.push(format!("{n} {word}"));
+            }
+        }
+        let _ = write!(out, "-- {place}, scroll to see: {total} elements");
+        if !kinds.is_empty() {
+            let _ = write!(out, " ({})", kinds.join(", "));
+        }
+        if !self.headings.is_empty() {
+            let _ = write!(out, "; headings: {}", self.headings.join(" | "));
+            if self.more_headings > 0 {
+                let _ = write!(out, " +{} more", self.more_headings);
+            }
+        }
+        out.push_str(" --\n");
+        *self = HiddenRun::default();
     }
 }
 
@@ -1688,13 +1885,17 @@ impl BrowserContext {
         options: PerceiveOptions,
     ) -> Result<PageState, BrowserError> {
         self.ensure_usable()?;
+        let page = self.page();
         let doc = self.call(
             "Runtime.evaluate",
             json!({ "expression": DOC_INFO_JS, "returnByValue": true }),
         );
         let frames = self.discover_frames();
         let (doc, frames) = tokio::join!(doc, frames);
-        let (frames, routes) = frames?;
+        let (frames, routes, targets) = frames?;
+        // Tabs the page opened since the last look are listed (not switched to).
+        self.sync_tabs(&targets).await;
+        let tabs = self.tab_infos(&targets);
         let doc = doc?;
         let info: DocInfo = match doc.pointer("/result/value") {
             Some(v) if doc.get("exceptionDetails").is_none() => {
@@ -1720,7 +1921,7 @@ impl BrowserContext {
             .map(|c| (frame_ids[c.frame].clone(), c.element.backend_node_id))
             .collect();
         let title = collapse_whitespace(&info.title);
-        let assigned = self
+        let assigned = page
             .perception
             .assign_ids(walked.document, &keys, &info.url, &title);
         let elements: Vec<Element> = walked
@@ -1767,9 +1968,11 @@ impl BrowserContext {
             digest: walked.digest,
             diff: assigned.diff,
             full_page: options.full_page,
+            all_elements: options.all_elements,
+            tabs: if tabs.len() > 1 { tabs } else { Vec::new() },
         };
-        self.perception.set_routes(state_routes);
-        *self.elements() = state.elements.iter().map(|e| (e.id, e.clone())).collect();
+        page.perception.set_routes(state_routes);
+        *page.elements() = state.elements.iter().map(|e| (e.id, e.clone())).collect();
         Ok(state)
     }
 
@@ -1984,6 +2187,92 @@ mod tests {
              links: [1] L1 [2] L2 [3] L3 [4] \"[4]\"\n-- end iframe --\n\
              -- below viewport --\n[5] button \"Buy\"\ntext: hello\n"
         );
+    }
+
+    /// An element at `y` (viewport coordinates) in a 600 px viewport.
+    fn at(id: u32, role: &str, name: &str, y: f64) -> Element {
+        let mut el = Element::new(ElementId(id), role, name);
+        el.in_viewport = (0.0..600.0).contains(&y);
+        el.rect = Some(Rect {
+            y,
+            height: 20.0,
+            width: 50.0,
+            ..Rect::default()
+        });
+        el
+    }
+
+    #[test]
+    fn prompt_summarises_elements_far_from_the_viewport() {
+        let mut elements = vec![at(1, "button", "Top", 10.0), at(2, "link", "Near", 1400.0)];
+        let mut outline = vec![
+            OutlineItem::Element { id: ElementId(1) },
+            OutlineItem::Element { id: ElementId(2) },
+            OutlineItem::Heading {
+                level: 2,
+                text: "Comments".into(),
+            },
+        ];
+        for i in 3..=40 {
+            elements.push(at(
+                i,
+                if i % 2 == 0 { "link" } else { "textbox" },
+                &format!("far {i}"),
+                3000.0 + f64::from(i),
+            ));
+            outline.push(OutlineItem::Element { id: ElementId(i) });
+        }
+        // Focused and modal-dialog elements are always listed, wherever they are.
+        let mut focused = at(41, "textbox", "Focused far away", 9000.0);
+        focused.focused = true;
+        elements.push(focused);
+        outline.push(OutlineItem::Element { id: ElementId(41) });
+        outline.push(OutlineItem::DialogStart {
+            name: "Cookies".into(),
+            modal: true,
+        });
+        elements.push(at(42, "button", "Accept", 8000.0));
+        outline.push(OutlineItem::Element { id: ElementId(42) });
+        outline.push(OutlineItem::DialogEnd);
+        outline.push(OutlineItem::FrameStart { index: 0 });
+        elements.push(at(43, "button", "In far frame", 7000.0));
+        outline.push(OutlineItem::Element { id: ElementId(43) });
+        outline.push(OutlineItem::FrameEnd);
+        let mut state = PageState {
+            url: "http://127.0.0.1/".into(),
+            title: "T".into(),
+            elements,
+            outline,
+            frames: vec![FrameInfo::default()],
+            scroll: Scroll {
+                viewport_width: 800.0,
+                viewport_height: 600.0,
+                page_width: 800.0,
+                page_height: 10_000.0,
+                ..Scroll::default()
+            },
+            ..PageState::default()
+        };
+        let text = state.to_prompt_text();
+        assert_eq!(
+            text,
+            "title: T\nurl: http://127.0.0.1/\nscroll: y=0 of 10000 (viewport 800x600)\n\
+             [1] button \"Top\"\n-- below viewport --\n[2] link \"Near\"\n\
+             -- below, scroll to see: 38 elements (19 links, 19 fields); headings: Comments --\n\
+             [41] textbox \"Focused far away\" focused\n\
+             -- dialog \"Cookies\" (modal) --\n[42] button \"Accept\"\n-- end dialog --\n\
+             -- below, scroll to see: 1 elements (1 buttons) --\n"
+        );
+        // Every element stays in the state and `all_elements` lists them all.
+        assert_eq!(state.elements.len(), 43);
+        state.all_elements = true;
+        let all = state.to_prompt_text();
+        assert!(
+            all.contains("[40] link \"far 40\"") || all.contains("[40] far 40"),
+            "{all}"
+        );
+        assert!(all.contains("In far frame"));
+        assert!(!all.contains("scroll to see"));
     }
 
     #[test]

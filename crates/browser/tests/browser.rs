@@ -5,12 +5,12 @@
 //! pool. Fixture pages come from a tiny HTTP server on 127.0.0.1 started by
 //! the test binary itself: nothing else is contacted.
 
-use std::sync::{Arc, OnceLock};
+mod support;
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
-use tokio::runtime::Runtime;
 use wayfarer_browser::{BrowserConfig, BrowserError, BrowserPool, ElementId, PageState};
 
 const INDEX: &str = r#"<!doctype html>
@@ -30,110 +30,16 @@ const INDEX: &str = r#"<!doctype html>
 const NEXT: &str = r#"<!doctype html>
 <html><head><title>Second</title></head><body><h1>Second page</h1></body></html>"#;
 
-/// Serves fixture pages forever; `/hang` sends headers and a partial body,
-/// then holds the connection open so the page never finishes loading.
-async fn serve(listener: TcpListener) {
-    loop {
-        let Ok((mut stream, _)) = listener.accept().await else {
-            continue;
-        };
-        tokio::spawn(async move {
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 1024];
-            while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                match stream.read(&mut chunk).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                }
-            }
-            let request = String::from_utf8_lossy(&buf);
-            let path = request.split_whitespace().nth(1).unwrap_or("/").to_string();
-            let (status, body) = match path.as_str() {
-                "/" => ("200 OK", INDEX),
-                "/next" => ("200 OK", NEXT),
-                "/hang" => {
-                    let head = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n\
-                                <html><body><h1>Still loading";
-                    let _ = stream.write_all(head.as_bytes()).await;
-                    tokio::time::sleep(Duration::from_secs(600)).await;
-                    return;
-                }
-                _ => ("404 Not Found", "not found"),
-            };
-            let response = format!(
-                "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\n\
-                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = stream.write_all(response.as_bytes()).await;
-            let _ = stream.shutdown().await;
-        });
-    }
-}
-
-struct Fixture {
-    rt: Runtime,
-    base: String,
-    pool: Arc<BrowserPool>,
-    _profiles: tempfile::TempDir,
-}
-
-/// RUST_LOG=wayfarer_browser=trace shows the CDP traffic.
-fn init_tracing() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
-}
-
-static SHARED_CLEANUP: OnceLock<(Vec<u32>, std::path::PathBuf)> = OnceLock::new();
-
-extern "C" fn cleanup_shared() {
-    if let Some((pids, dir)) = SHARED_CLEANUP.get() {
-        for &pid in pids {
-            // SAFETY: plain syscall on the group we started.
-            unsafe { libc::killpg(pid as i32, libc::SIGKILL) };
-        }
-        let _ = std::fs::remove_dir_all(dir);
-    }
-}
-
-/// The shared runtime, fixture server and browser for this test binary.
-fn fixture() -> &'static Fixture {
-    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+fn fixture() -> &'static support::SharedBrowser {
+    static FIXTURE: OnceLock<support::SharedBrowser> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        init_tracing();
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let profiles = tempfile::tempdir().expect("tempdir");
-        let (base, pool) = rt.block_on(async {
-            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-            let base = format!("http://{}", listener.local_addr().expect("addr"));
-            tokio::spawn(serve(listener));
-            let pool = BrowserPool::launch(BrowserConfig {
-                contexts_per_browser: 8,
-                profile_root: profiles.path().to_path_buf(),
-                ..BrowserConfig::default()
-            })
-            .await
-            .expect("launch chromium");
-            (base, pool)
-        });
-        // Statics are never dropped, so the shared browser would outlive the
-        // last test until the kernel's parent-death signal; kill it and
-        // remove its profile explicitly when the test binary exits.
-        let _ = SHARED_CLEANUP.set((pool.browser_pids(), profiles.path().to_path_buf()));
-        // SAFETY: registers a plain extern "C" function without captures.
-        unsafe { libc::atexit(cleanup_shared) };
-        Fixture {
-            rt,
-            base,
-            pool,
-            _profiles: profiles,
-        }
+        support::launch_shared(async || {
+            let mut pages = HashMap::new();
+            pages.insert("/", support::html(INDEX));
+            pages.insert("/next", support::html(NEXT));
+            pages.insert("/hang", support::hanging("<html><body><h1>Still loading"));
+            support::serve(pages).await
+        })
     })
 }
 
@@ -381,7 +287,7 @@ fn renderer_crash_is_reported() {
 /// Capacity accounting and shutdown, on a pool of its own.
 #[test]
 fn capacity_close_and_clean_shutdown() {
-    init_tracing();
+    support::init_tracing();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -465,7 +371,7 @@ fn capacity_close_and_clean_shutdown() {
 /// longer ready and hands out nothing, and shutdown still completes.
 #[test]
 fn browser_death_closes_contexts() {
-    init_tracing();
+    support::init_tracing();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

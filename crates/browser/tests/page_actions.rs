@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use support::{asset, html, runtime, serve};
-use wayfarer_browser::{BrowserConfig, BrowserError, BrowserPool, ImageFormat};
+use wayfarer_browser::{
+    BrowserConfig, BrowserError, BrowserPool, ElementId, ImageFormat, PageState, TabId,
+};
 
 const T: Duration = Duration::from_secs(15);
 
@@ -168,13 +170,13 @@ fn a_crashed_page_is_replaced_in_the_same_context() {
         assert!(matches!(crashed, Err(BrowserError::PageCrash)), "{crashed:?}");
         assert!(ctx.is_crashed());
         assert!(matches!(ctx.page_state().await, Err(BrowserError::PageCrash)));
-        let fresh = ctx.recover().await.unwrap();
-        assert_eq!(pool.in_use(), 1, "the slot moved to the fresh page");
-        drop(ctx);
-        fresh.navigate(&format!("{base}/show"), T).await.unwrap();
-        let state = fresh.page_state().await.unwrap();
+        ctx.recover().await.unwrap();
+        assert!(!ctx.is_crashed());
+        assert_eq!(pool.in_use(), 1, "still one slot");
+        ctx.navigate(&format!("{base}/show"), T).await.unwrap();
+        let state = ctx.page_state().await.unwrap();
         assert_eq!(state.headings.first().map(String::as_str), Some("cookie kept=yes"), "same browser context: cookies kept");
-        fresh.close().await;
+        ctx.close().await;
         assert_eq!(pool.in_use(), 0);
         pool.shutdown().await;
     });
@@ -326,6 +328,142 @@ fn element_actions_work_on_a_form() {
             ctx.hover(wayfarer_browser::ElementId(9999)).await,
             Err(BrowserError::ElementNotFound { .. })
         ));
+        ctx.close().await;
+        pool.shutdown().await;
+    });
+}
+
+/// The id of the element with `role` whose name starts with `name`.
+fn find(state: &PageState, role: &str, name: &str) -> ElementId {
+    state
+        .elements
+        .iter()
+        .find(|e| e.role == role && e.name.starts_with(name))
+        .unwrap_or_else(|| panic!("no {role} {name:?} in\n{}", state.to_prompt_text()))
+        .id
+}
+
+const OPENER: &str = r#"<!doctype html><title>Opener</title><h1>Opener</h1>
+<a href="/second" target="_blank">New tab link</a>
+<button onclick="window.open('/third')">Popup button</button>
+<a href="/second">Same tab link</a>"#;
+
+#[test]
+fn tabs_open_switch_close_and_adopt_what_the_page_opens() {
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = small_pool(dir.path()).await;
+        let mut pages = HashMap::new();
+        pages.insert("/", html(OPENER));
+        pages.insert("/second", html("<!doctype html><title>Second</title><h1>Second page</h1><button onclick='window.close()'>Close me</button>"));
+        pages.insert("/third", html("<!doctype html><title>Third</title><h1>Third page</h1>"));
+        let base = serve(pages).await;
+        let ctx = pool.new_context().await.unwrap();
+        ctx.navigate(&format!("{base}/"), T).await.unwrap();
+        let state = ctx.page_state().await.unwrap();
+        assert!(state.tabs.is_empty(), "one tab: no tab list");
+        assert!(!state.to_prompt_text().contains("tabs"));
+
+        // A target=_blank link opens a tab that becomes active.
+        let link = find(&state, "link", "New tab link");
+        let report = ctx.click(link).await.unwrap();
+        let opened = report.opened_tab.expect("the click opened a tab");
+        assert_eq!(opened, TabId(1));
+        assert!(report.navigated_to.as_deref().unwrap_or_default().ends_with("/second"), "{report:?}");
+        let state = ctx.page_state().await.unwrap();
+        assert_eq!(state.title, "Second");
+        assert_eq!(state.tabs.len(), 2);
+        assert!(state.tabs.iter().any(|t| t.id == TabId(1) && t.active));
+        assert!(state.to_prompt_text().contains("tabs (* active): [0] Opener | *[1] Second"), "{}", state.to_prompt_text());
+
+        // Switch back: actions and perception go to the first tab again.
+        let report = ctx.switch_tab(TabId(0)).await.unwrap();
+        assert!(report.navigated_to.unwrap().ends_with('/'));
+        let state = ctx.page_state().await.unwrap();
+        assert_eq!(state.title, "Opener");
+
+        // window.open from a click: adopted too.
+        let popup = find(&state, "button", "Popup button");
+        let report = ctx.click(popup).await.unwrap();
+        assert_eq!(report.opened_tab, Some(TabId(2)));
+        assert_eq!(ctx.page_state().await.unwrap().title, "Third");
+
+        // A same-tab link opens nothing.
+        ctx.switch_tab(TabId(0)).await.unwrap();
+        let state = ctx.page_state().await.unwrap();
+        let same = find(&state, "link", "Same tab link");
+        let report = ctx.click(same).await.unwrap();
+        assert_eq!(report.opened_tab, None);
+        assert_eq!(ctx.page_state().await.unwrap().title, "Second");
+
+        // Unknown tabs and closing the last tab are refused with a reason.
+        let err = ctx.switch_tab(TabId(9)).await.unwrap_err();
+        assert!(matches!(&err, BrowserError::InvalidArgument(m) if m.contains("no tab 9")), "{err:?}");
+
+        // Close the active tab: the most recently used other tab takes over.
+        ctx.switch_tab(TabId(2)).await.unwrap();
+        let report = ctx.close_tab(TabId(2)).await.unwrap();
+        assert!(report.description.contains("tab 0 is active"), "{report:?}");
+        assert_eq!(ctx.page_state().await.unwrap().title, "Second");
+
+        // The page closing its own tab (window.close on a tab it opened): the context lives on.
+        ctx.switch_tab(TabId(1)).await.unwrap();
+        let state = ctx.page_state().await.unwrap();
+        let close_me = find(&state, "button", "Close me");
+        ctx.click(close_me).await.unwrap();
+        let mut tabs = ctx.list_tabs().await.unwrap();
+        for _ in 0..50 {
+            if tabs.len() == 1 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            tabs = ctx.list_tabs().await.unwrap();
+        }
+        assert_eq!(tabs.len(), 1, "{tabs:?}");
+        assert!(tabs[0].active && tabs[0].id == TabId(0));
+        assert!(!ctx.is_lost());
+        assert_eq!(ctx.page_state().await.unwrap().title, "Second");
+        let err = ctx.close_tab(TabId(0)).await.unwrap_err();
+        assert!(matches!(&err, BrowserError::InvalidArgument(m) if m.contains("only tab")), "{err:?}");
+
+        // open_tab with a URL, then every tab goes with the context.
+        let report = ctx.open_tab(Some(&format!("{base}/third")), T).await.unwrap();
+        assert_eq!(report.opened_tab, Some(TabId(3)));
+        assert_eq!(ctx.page_state().await.unwrap().title, "Third");
+        ctx.close().await;
+        assert_eq!(pool.in_use(), 0);
+        pool.shutdown().await;
+    });
+}
+
+#[test]
+fn a_plain_navigation_through_the_guard_reports_an_unreachable_site() {
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = BrowserPool::launch(BrowserConfig {
+            profile_root: dir.path().to_path_buf(),
+            prewarm: 0,
+            contexts_per_browser: 1,
+            network_guard: Some(wayfarer_browser::GuardSettings {
+                block_private: false,
+                resolver: std::sync::Arc::new(wayfarer_browser::SystemResolver),
+            }),
+            ..BrowserConfig::default()
+        })
+        .await
+        .unwrap();
+        // A loopback port that was just freed: nothing listens there.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let ctx = pool.new_context().await.unwrap();
+        // No task, no network recorder: the guard's error page must still be recognised.
+        let err = ctx.navigate(&format!("http://127.0.0.1:{port}/"), T).await.unwrap_err();
+        assert!(
+            matches!(&err, BrowserError::Navigation { reason, .. } if reason.contains("unreachable")),
+            "{err:?}"
+        );
+        // Link-local is refused before any connection.
+        let err = ctx.navigate("http://169.254.169.254/latest/meta-data/", T).await.unwrap_err();
+        assert!(matches!(&err, BrowserError::Blocked { reason, .. } if reason == "link_local"), "{err:?}");
         ctx.close().await;
         pool.shutdown().await;
     });

@@ -7,15 +7,14 @@
 //! `localhost` iframe in its own renderer process (a real OOPIF). Nothing
 //! but loopback is contacted.
 
-use std::sync::{Arc, OnceLock};
+mod support;
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
-use tokio::runtime::Runtime;
 use wayfarer_browser::{
-    BrowserConfig, BrowserContext, BrowserPool, Element, ElementId, OutlineItem, PageState,
-    PerceiveOptions,
+    BrowserContext, Element, ElementId, OutlineItem, PageState, PerceiveOptions,
 };
 
 const NAV: Duration = Duration::from_secs(10);
@@ -90,105 +89,25 @@ fn main_page(cross_base: &str) -> String {
     MAIN.replace("{CROSS}", cross_base).replace("{ROWS}", &rows)
 }
 
-/// Serves the fixture pages on any host name.
-async fn serve(listener: TcpListener, cross_base: String) {
-    let main = Arc::new(main_page(&cross_base));
-    loop {
-        let Ok((mut stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let main = main.clone();
-        tokio::spawn(async move {
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 1024];
-            while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                match stream.read(&mut chunk).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                }
-            }
-            let request = String::from_utf8_lossy(&buf);
-            let path = request.split_whitespace().nth(1).unwrap_or("/").to_string();
-            let (status, ctype, body) = match path.as_str() {
-                "/" => ("200 OK", "text/html", main.as_str().to_string()),
-                "/same" => ("200 OK", "text/html", SAME.to_string()),
-                "/nested" => ("200 OK", "text/html", NESTED.to_string()),
-                "/cross" => ("200 OK", "text/html", CROSS.to_string()),
-                "/late" => ("200 OK", "text/html", LATE.to_string()),
-                "/report.csv" => ("200 OK", "text/csv", "a,b\n1,2\n".to_string()),
-                _ => ("404 Not Found", "text/plain", "not found".to_string()),
-            };
-            let response = format!(
-                "HTTP/1.1 {status}\r\nContent-Type: {ctype}; charset=utf-8\r\n\
-                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = stream.write_all(response.as_bytes()).await;
-            let _ = stream.shutdown().await;
-        });
-    }
-}
-
-struct Fixture {
-    rt: Runtime,
-    /// `http://127.0.0.1:PORT`
-    base: String,
-    /// `http://localhost:PORT` (another site)
-    cross: String,
-    pool: Arc<BrowserPool>,
-    _profiles: tempfile::TempDir,
-}
-
-static CLEANUP: OnceLock<(Vec<u32>, std::path::PathBuf)> = OnceLock::new();
-
-extern "C" fn cleanup() {
-    if let Some((pids, dir)) = CLEANUP.get() {
-        for &pid in pids {
-            // SAFETY: plain syscall on the process group we started.
-            unsafe { libc::killpg(pid as i32, libc::SIGKILL) };
-        }
-        let _ = std::fs::remove_dir_all(dir);
-    }
-}
-
-fn fixture() -> &'static Fixture {
-    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+fn fixture() -> &'static support::SharedBrowser {
+    static FIXTURE: OnceLock<support::SharedBrowser> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .with_test_writer()
-            .try_init();
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let profiles = tempfile::tempdir().expect("tempdir");
-        let (base, cross, pool) = rt.block_on(async {
-            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-            let port = listener.local_addr().expect("addr").port();
-            let base = format!("http://127.0.0.1:{port}");
-            let cross = format!("http://localhost:{port}");
-            tokio::spawn(serve(listener, cross.clone()));
-            let pool = BrowserPool::launch(BrowserConfig {
-                contexts_per_browser: 8,
-                profile_root: profiles.path().to_path_buf(),
-                ..BrowserConfig::default()
+        support::launch_shared(async || {
+            support::serve_with(|port| {
+                let mut pages = HashMap::new();
+                pages.insert(
+                    "/",
+                    support::html(&main_page(&format!("http://localhost:{port}"))),
+                );
+                pages.insert("/same", support::html(SAME));
+                pages.insert("/nested", support::html(NESTED));
+                pages.insert("/cross", support::html(CROSS));
+                pages.insert("/late", support::html(LATE));
+                pages.insert("/report.csv", support::asset("text/csv", "a,b\n1,2\n"));
+                pages
             })
             .await
-            .expect("launch chromium");
-            (base, cross, pool)
-        });
-        let _ = CLEANUP.set((pool.browser_pids(), profiles.path().to_path_buf()));
-        // SAFETY: registers a plain extern "C" function without captures.
-        unsafe { libc::atexit(cleanup) };
-        Fixture {
-            rt,
-            base,
-            cross,
-            pool,
-            _profiles: profiles,
-        }
+        })
     })
 }
 
@@ -206,7 +125,7 @@ fn find<'a>(state: &'a PageState, role: &str, name: &str) -> &'a Element {
 
 /// Opens the fixture and waits (bounded) until the late iframe's content
 /// is part of the state, so every test sees the complete page.
-async fn open_fixture(f: &Fixture) -> (BrowserContext, PageState) {
+async fn open_fixture(f: &support::SharedBrowser) -> (BrowserContext, PageState) {
     let ctx = f.pool.new_context().await.expect("context");
     ctx.navigate(&format!("{}/", f.base), NAV)
         .await
@@ -314,7 +233,7 @@ fn every_interactive_element_has_role_name_and_state() {
         assert!(
             prompt.contains(&format!(
                 "-- iframe \"Cross origin\" (cross-origin {}) --",
-                f.cross
+                f.cross()
             )),
             "{prompt}"
         );
@@ -506,7 +425,10 @@ fn full_page_digest_covers_text_beyond_the_viewport() {
         let (ctx, _) = open_fixture(f).await;
         let lean = ctx.page_state().await.expect("page state");
         let full = ctx
-            .page_state_with(PerceiveOptions { full_page: true })
+            .page_state_with(PerceiveOptions {
+                full_page: true,
+                ..PerceiveOptions::default()
+            })
             .await
             .expect("page state");
         assert!(full.full_page && !lean.full_page);

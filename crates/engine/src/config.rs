@@ -24,6 +24,9 @@ pub struct EngineConfig {
     pub viewport: (u32, u32),
     /// Where downloaded files are kept (served by `GET /files/:fileId/download`).
     pub files_dir: std::path::PathBuf,
+    /// The operator's proxies for `proxy.source:"WebRun"`, handed out in turn; empty = that
+    /// source is refused as INVALID_PARAMETER (spec §2).
+    pub proxy_pool: Vec<wayfarer_browser::Upstream>,
 }
 
 impl Default for EngineConfig {
@@ -38,6 +41,7 @@ impl Default for EngineConfig {
             prices: Prices::default(),
             viewport: (1024, 600),
             files_dir: std::path::PathBuf::from("./wayfarer-data/files"),
+            proxy_pool: Vec::new(),
         }
     }
 }

@@ -62,6 +62,8 @@ pub(crate) struct Shared {
     /// Sessions being opened (counted against limits before their context exists).
     opening: Mutex<HashMap<AccountId, u64>>,
     rate: RateLimits,
+    /// Which proxy of the operator's pool the next `source:"WebRun"` session gets.
+    next_pool_proxy: std::sync::atomic::AtomicUsize,
 }
 
 impl Shared {
@@ -202,6 +204,7 @@ impl Engine {
             sessions: Mutex::new(HashMap::new()),
             opening: Mutex::new(HashMap::new()),
             rate: RateLimits::default(),
+            next_pool_proxy: Default::default(),
         });
         sweeper::spawn(Arc::downgrade(&shared));
         Ok(Engine { shared })
@@ -232,6 +235,19 @@ impl Engine {
         self.shared.rate.check(&account.id, account.rate_limit)
     }
 
+    /// The operator pool's next proxy (round robin), if a pool is configured.
+    fn pool_proxy(&self) -> Option<Upstream> {
+        let pool = &self.shared.config.proxy_pool;
+        if pool.is_empty() {
+            return None;
+        }
+        let turn = self
+            .shared
+            .next_pool_proxy
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        pool.get(turn % pool.len()).cloned()
+    }
+
     fn session_limit(&self, account: &Account) -> u64 {
         account
             .session_limit
@@ -247,7 +263,11 @@ impl Engine {
         task: Option<&TaskSpec>,
     ) -> Result<(), Error> {
         if let Some(s) = session {
-            if let Some(proxy) = s.proxy.as_ref().filter(|p| p.source != "custom") {
+            if let Some(proxy) = s
+                .proxy
+                .as_ref()
+                .filter(|p| p.source != "custom" && self.shared.config.proxy_pool.is_empty())
+            {
                 return Err(Error::invalid_param(
                     "proxy.source",
                     &json!(proxy.source),
@@ -407,6 +427,9 @@ impl Engine {
             }
         };
         let upstream = session.proxy.as_ref().and_then(|p| {
+            if p.source != "custom" {
+                return self.pool_proxy();
+            }
             p.server.as_ref().map(|server| Upstream {
                 url: server.clone(),
                 username: p.username.clone(),

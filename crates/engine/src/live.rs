@@ -43,8 +43,8 @@ pub(crate) struct LiveSession {
     pub id: SessionId,
     pub account_id: AccountId,
     pub created: Instant,
-    /// The browser context; replaced by a fresh page in the same context after a crash.
-    context: Mutex<Arc<BrowserContext>>,
+    /// The browser context (a crashed tab is replaced inside it, see `recover_if_crashed`).
+    context: Arc<BrowserContext>,
     /// The session's own proxy, chained behind its network guard.
     pub upstream: Option<Upstream>,
     inner: Mutex<SessionInner>,
@@ -65,7 +65,7 @@ impl LiveSession {
             id,
             account_id,
             created: Instant::now(),
-            context: Mutex::new(Arc::new(context)),
+            context: Arc::new(context),
             upstream,
             inner: Mutex::new(SessionInner {
                 state: SessionState::Active,
@@ -85,26 +85,17 @@ impl LiveSession {
 
     /// The browser context in use.
     pub fn context(&self) -> Arc<BrowserContext> {
-        self.context
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.context.clone()
     }
 
-    /// If the page has crashed, gives the session a fresh page in the same browser context
-    /// (cookies kept), so its next task can run.
+    /// If the active tab has crashed, gives it a fresh page in the same browser context
+    /// (cookies kept), so the session's next task can run.
     pub async fn recover_if_crashed(&self) {
-        let current = self.context();
-        if !current.is_crashed() {
+        if !self.context.is_crashed() {
             return;
         }
-        match current.recover().await {
-            Ok(fresh) => {
-                *self.context.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(fresh);
-            }
-            Err(e) => {
-                tracing::warn!(session_id = %self.id, error = %e, "could not recover a crashed page")
-            }
+        if let Err(e) = self.context.recover().await {
+            tracing::warn!(session_id = %self.id, error = %e, "could not recover a crashed page")
         }
     }
 

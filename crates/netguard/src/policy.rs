@@ -50,6 +50,16 @@ pub struct Upstream {
     pub trusted: bool,
 }
 
+impl Upstream {
+    /// Checks that this names a usable proxy (scheme, host, port) without connecting; the
+    /// message never quotes credentials.
+    pub fn validate(&self) -> Result<(), String> {
+        crate::upstream::UpstreamConfig::parse(self)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
 impl fmt::Debug for Upstream {
     /// Credentials never print, neither the fields nor any embedded in the URL.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

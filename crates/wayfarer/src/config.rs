@@ -6,6 +6,7 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use wayfarer_browser::Upstream;
 use wayfarer_core::{Micros, Prices};
 
 /// Flags every command shares: where the store is.
@@ -76,6 +77,11 @@ pub struct ServeArgs {
     /// Largest JSON request body in bytes (default 1 MiB).
     #[arg(long, env = "WAYFARER_BODY_LIMIT")]
     pub body_limit: Option<usize>,
+    /// The operator's proxies for sessions asking `proxy.source:"WebRun"`, comma-separated
+    /// (`http://user:pass@host:port`, `socks5://host:port`), used in turn. Without it that
+    /// source is refused.
+    #[arg(long, env = "WAYFARER_PROXY_POOL", value_delimiter = ',')]
+    pub proxy_pool: Vec<String>,
 }
 
 /// The TOML file's shape. Durations are humantime strings (`"300s"`).
@@ -100,6 +106,7 @@ pub struct FileConfig {
     pub navigation_timeout: Option<String>,
     pub price_per_minute: Option<f64>,
     pub body_limit: Option<usize>,
+    pub proxy_pool: Option<Vec<String>>,
     /// Token prices of the model in use: USD per million tokens.
     pub input_price_per_million_tokens: Option<f64>,
     pub output_price_per_million_tokens: Option<f64>,
@@ -126,6 +133,8 @@ pub struct ServeConfig {
     pub navigation_timeout: Duration,
     pub prices: Prices,
     pub body_limit: usize,
+    /// The operator's proxy pool (trusted: they may sit on private addresses).
+    pub proxy_pool: Vec<Upstream>,
 }
 
 /// A configuration mistake, reported before anything starts.
@@ -156,6 +165,28 @@ fn duration(
         }
         (None, None) => Ok(default),
     }
+}
+
+/// The operator's proxy pool from its URLs; a bad one stops start-up (naming it by position,
+/// since the URL may carry a password).
+fn proxy_pool(urls: &[String]) -> Result<Vec<Upstream>, ConfigError> {
+    urls.iter()
+        .map(|u| u.trim())
+        .filter(|u| !u.is_empty())
+        .enumerate()
+        .map(|(i, url)| {
+            let upstream = Upstream {
+                url: url.to_string(),
+                username: None,
+                password: None,
+                trusted: true,
+            };
+            upstream
+                .validate()
+                .map(|()| upstream)
+                .map_err(|e| ConfigError(format!("proxy_pool entry {}: {e}", i + 1)))
+        })
+        .collect()
 }
 
 /// Where the data lives, from the shared store flags.
@@ -271,6 +302,11 @@ impl ServeConfig {
                 .body_limit
                 .or(file.body_limit)
                 .unwrap_or(wayfarer_api::DEFAULT_BODY_LIMIT),
+            proxy_pool: proxy_pool(if args.proxy_pool.is_empty() {
+                file.proxy_pool.as_deref().unwrap_or_default()
+            } else {
+                &args.proxy_pool
+            })?,
         };
         if config.planner != "offline" {
             return Err(ConfigError(format!(
@@ -311,5 +347,34 @@ impl ServeConfig {
             bound.ip()
         };
         format!("http://{}", SocketAddr::new(ip, bound.port()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_pool_entries_are_validated_without_quoting_secrets() {
+        let args = ServeArgs {
+            proxy_pool: vec![
+                "http://user:hunter2@127.0.0.1:3128".into(),
+                "socks5://127.0.0.1:1080".into(),
+            ],
+            ..ServeArgs::default()
+        };
+        let config = ServeConfig::resolve(&args).expect("valid pool");
+        assert_eq!(config.proxy_pool.len(), 2);
+        assert!(config.proxy_pool.iter().all(|p| p.trusted));
+
+        let args = ServeArgs {
+            proxy_pool: vec!["ftp://user:hunter2@127.0.0.1:21".into()],
+            ..ServeArgs::default()
+        };
+        let err = ServeConfig::resolve(&args)
+            .expect_err("bad scheme")
+            .to_string();
+        assert!(err.starts_with("proxy_pool entry 1:"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
     }
 }

@@ -1,4 +1,4 @@
-//! `wayfarer perceive URL [--json] [--full-page]`: loads a URL in a fresh
+//! `wayfarer perceive URL [--json] [--full-page] [--all-elements]`: loads a URL in a fresh
 //! context of a locally launched Chromium and prints the page state exactly
 //! as a planner receives it, with its token count.
 //!
@@ -11,7 +11,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::json;
-use wayfarer_browser::{BrowserConfig, BrowserPool, PageState, PerceiveOptions};
+use std::sync::Arc;
+use wayfarer_browser::{
+    BrowserConfig, BrowserPool, GuardSettings, PageState, PerceiveOptions, SystemResolver,
+};
 
 /// Command-line arguments of `wayfarer perceive`.
 #[derive(clap::Args, Debug, Clone)]
@@ -22,10 +25,14 @@ pub struct PerceiveArgs {
     #[arg(long)]
     pub json: bool,
     /// Also describe informative content outside the viewport (the text
-    /// digest covers the whole page). Actionable elements are listed
-    /// page-wide either way.
+    /// digest covers the whole page).
     #[arg(long)]
     pub full_page: bool,
+    /// List every actionable element one by one; by default those farther
+    /// than 1000 px from the viewport are summarised (counts and headings).
+    /// `elements` in `--json` always holds every element.
+    #[arg(long)]
+    pub all_elements: bool,
     /// Navigation timeout, e.g. `30s`.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
@@ -101,6 +108,12 @@ pub async fn perceive(args: &PerceiveArgs) -> Result<PageState, PerceiveError> {
         viewport: args.viewport,
         // One observation: a pre-warmed spare would be wasted work.
         prewarm: 0,
+        // The same guard as the server's: link-local and metadata addresses are refused, and
+        // an unreachable site is an error rather than the guard's error page.
+        network_guard: Some(GuardSettings {
+            block_private: false,
+            resolver: Arc::new(SystemResolver),
+        }),
         ..BrowserConfig::default()
     })
     .await?;
@@ -110,6 +123,7 @@ pub async fn perceive(args: &PerceiveArgs) -> Result<PageState, PerceiveError> {
             ctx.navigate(&args.url, args.timeout).await?;
             ctx.page_state_with(PerceiveOptions {
                 full_page: args.full_page,
+                all_elements: args.all_elements,
             })
             .await
         }

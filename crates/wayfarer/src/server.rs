@@ -160,6 +160,7 @@ pub async fn start_with_planner(
         prices: config.prices,
         viewport: (1024, 600),
         files_dir: config.data_dir.join("files"),
+        proxy_pool: config.proxy_pool.clone(),
     };
     let engine = Engine::start(engine_config, store, pool, planner)
         .await

@@ -107,6 +107,61 @@ fn typing_into_a_field_and_following_a_link() {
 }
 
 #[test]
+fn the_offline_planner_selects_checks_hovers_and_works_with_tabs() {
+    run(async {
+        let site = fixtures().await;
+        let s = TestServer::start(Options::default()).await;
+        let start = format!("{site}/order");
+        let message = completed_message(&s, "Select 'Large' from the 'Size' dropdown, check 'I agree' and hover over the 'Products' button", &start).await;
+        for expected in ["Size: large", "Agreed", "Menu open"] {
+            assert!(message.contains(expected), "{expected} missing: {message}");
+        }
+        // A link that opens a tab: the task continues there.
+        let message = completed_message(&s, "click the 'Terms in a new tab' link", &start).await;
+        assert!(message.contains("opened tab 1"), "{message}");
+        assert!(message.contains("Second page"), "{message}");
+        let prompt = format!("open a new tab at {site}/next, then switch to tab 0 and close tab 1");
+        let message = completed_message(&s, &prompt, &start).await;
+        assert!(
+            message.contains("Closed tab 1; tab 0 is active"),
+            "{message}"
+        );
+        assert!(message.contains("The page \"Order\""), "{message}");
+        // A tab that does not exist is the planner's mistake, reported as such.
+        let answer = s
+            .post(
+                "/start/run-task",
+                Some(&s.key),
+                json!({"prompt": "switch to tab 7", "startingUrl": start}),
+            )
+            .await;
+        assert_eq!(answer.body["status"], "failed", "{}", answer.body);
+        assert_eq!(answer.body["code"], "PLANNER_ERROR", "{}", answer.body);
+        assert_eq!(
+            answer.body["details"]["reason"], "no tab 7; open tabs: 0",
+            "{}",
+            answer.body
+        );
+    });
+}
+
+/// Runs `prompt` from `start` as a run-task, asserts it completed and returns its message.
+async fn completed_message(s: &TestServer, prompt: &str, start: &str) -> String {
+    let answer = s
+        .post(
+            "/start/run-task",
+            Some(&s.key),
+            json!({"prompt": prompt, "startingUrl": start}),
+        )
+        .await;
+    assert_eq!(answer.body["status"], "completed", "{}", answer.body);
+    answer.body["data"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
 fn start_session_then_new_task_then_poll_completes() {
     run(async {
         let site = fixtures().await;

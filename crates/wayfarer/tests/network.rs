@@ -225,6 +225,61 @@ fn a_sessions_custom_proxy_carries_its_traffic() {
 }
 
 #[test]
+fn the_operator_proxy_pool_serves_webrun_sessions_in_turn() {
+    run(async {
+        let site = fixtures().await;
+        let (first, seen_first) = recording_proxy().await;
+        let (second, seen_second) = recording_proxy().await;
+        let s = TestServer::start(Options {
+            proxy_pool: vec![first, second],
+            ..Options::default()
+        })
+        .await;
+        let host = site.trim_start_matches("http://").to_string();
+        for round in 1..=2 {
+            let answer = s
+                .post(
+                    "/start/run-task",
+                    Some(&s.key),
+                    json!({"prompt": "Describe", "startingUrl": format!("{site}/next"), "proxy": {"source": "WebRun"}}),
+                )
+                .await;
+            assert_eq!(
+                answer.body["status"], "completed",
+                "round {round}: {}",
+                answer.body
+            );
+        }
+        // One session each: round robin over the pool.
+        for seen in [&seen_first, &seen_second] {
+            assert!(
+                seen.lock().unwrap().contains(&host),
+                "proxy saw {:?}",
+                seen.lock().unwrap()
+            );
+        }
+        // Sessions without a proxy do not use the pool.
+        let before = (
+            seen_first.lock().unwrap().len(),
+            seen_second.lock().unwrap().len(),
+        );
+        let answer = s
+            .post(
+                "/start/run-task",
+                Some(&s.key),
+                json!({"prompt": "Describe", "startingUrl": format!("{site}/next")}),
+            )
+            .await;
+        assert_eq!(answer.body["status"], "completed", "{}", answer.body);
+        let after = (
+            seen_first.lock().unwrap().len(),
+            seen_second.lock().unwrap().len(),
+        );
+        assert_eq!(before, after);
+    });
+}
+
+#[test]
 fn an_unreachable_site_fails_with_navigation_failed() {
     run(async {
         let s = TestServer::start(Options::default()).await;

@@ -79,6 +79,7 @@ pub async fn fixtures() -> String {
                 }),
             )
             .route("/late", get(|| async { Html(LATE) }))
+            .route("/order", get(|| async { Html(ORDER) }))
             .route(
                 "/with-pixel",
                 get(|axum::extract::RawQuery(q): axum::extract::RawQuery| async move {
@@ -137,6 +138,16 @@ const HOME: &str = r#"<!doctype html><html><head><title>Fixture home</title></he
 <a href="/next">Next page</a>
 </body></html>"#;
 
+/// A form for the element actions beyond click and type, and a link that opens a tab.
+const ORDER: &str = r#"<!doctype html><html><head><title>Order</title></head><body>
+<h1 id="h">Order</h1>
+<label>Size <select onchange="document.getElementById('size').textContent='Size: '+this.value"><option value="small">Small</option><option value="large">Large</option></select></label>
+<label><input type="checkbox" onchange="document.getElementById('agree').textContent=this.checked?'Agreed':'Not agreed'"> I agree</label>
+<button onmouseover="document.getElementById('menu').textContent='Menu open'">Products</button>
+<p id="size"></p><p id="agree"></p><p id="menu"></p>
+<a href="/next" target="_blank">Terms in a new tab</a>
+</body></html>"#;
+
 const LATE: &str = r#"<!doctype html><html><head><title>Late</title></head><body><h1>Waiting</h1>
 <script>setTimeout(() => { const b = document.createElement('button'); b.textContent = 'Appear';
 b.onclick = () => document.querySelector('h1').textContent = 'Appeared and clicked'; document.body.appendChild(b); }, 700);</script>
@@ -154,6 +165,8 @@ pub struct Options {
     pub pool: Option<Arc<BrowserPool>>,
     /// A planner instead of the offline one.
     pub planner: Option<Arc<dyn wayfarer_agent::Planner>>,
+    /// The operator's proxy pool (`--proxy-pool`).
+    pub proxy_pool: Vec<String>,
 }
 
 /// An in-process server with its own store and the operator's key.
@@ -180,6 +193,7 @@ impl TestServer {
             navigation_timeout: options.navigation_timeout,
             price_per_minute: options.price_per_minute,
             retention: options.retention,
+            proxy_pool: options.proxy_pool,
             ..Default::default()
         };
         let config = ServeConfig::resolve(&args).expect("config");
