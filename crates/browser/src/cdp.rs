@@ -325,7 +325,8 @@ fn dispatch(shared: &Shared, text: &str) {
         Some(sid) => {
             if let Some(entry) = shared.sessions().get(sid) {
                 // No receivers is normal (nobody waiting right now).
-                if let Some(mirror) = &entry.mirror {
+                // Cloned only when someone listens (the network log, while a task runs).
+                if let Some(mirror) = entry.mirror.as_ref().filter(|m| m.receiver_count() > 0) {
                     let _ = mirror.send(event.clone());
                 }
                 let _ = entry.events.send(event);

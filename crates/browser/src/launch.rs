@@ -192,6 +192,18 @@ impl ChromiumProcess {
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
+            "--disable-client-side-phishing-detection",
+            "--disable-default-apps",
+            "--disable-domain-reliability",
+            "--disable-breakpad",
+            "--no-pings",
+            "--metrics-recording-only",
+            "--password-store=basic",
+            "--use-mock-keychain",
+            // Google services the browser calls on its own (form autofill queries on every
+            // page with a form, optimisation hints, translation, cast discovery, CT lists):
+            // none belongs in a session's traffic.
+            "--disable-features=AutofillServerCommunication,OptimizationHintsFetching,OptimizationGuideModelDownloading,Translate,MediaRouter,DialMediaRouteProvider,CertificateTransparencyComponentUpdater,InterestFeedContentSuggestions",
             "--disable-dev-shm-usage",
             "--mute-audio",
             // WebRTC must not send UDP around the network guard (spec §3).

@@ -309,6 +309,10 @@ impl BrowserContext {
     /// do not know yet (tabs the page opened) and drops tabs whose target is gone. Returns the
     /// newly adopted tabs, each with whether the active tab opened it.
     pub(crate) async fn sync_tabs(&self, answer: &Value) -> Vec<(Arc<Page>, bool)> {
+        // No answer (the call failed) says nothing about which tabs are gone.
+        if answer.get("targetInfos").is_none() {
+            return Vec::new();
+        }
         let targets = page_targets(answer, &self.browser_context_id);
         let (known, active_target): (Vec<String>, String) = {
             let mut tabs = self.tabs();

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Options, TestServer, fixtures, run};
+use common::{Options, TestServer, fixtures, foreign_lookups, run};
 use serde_json::json;
 use std::time::Duration;
 
@@ -141,6 +141,30 @@ fn the_offline_planner_selects_checks_hovers_and_works_with_tabs() {
             answer.body["details"]["reason"], "no tab 7; open tabs: 0",
             "{}",
             answer.body
+        );
+    });
+}
+
+#[test]
+fn the_browser_asks_for_no_host_beyond_the_tasks_own() {
+    run(async {
+        let site = fixtures().await;
+        let s = TestServer::start(Options::default()).await;
+        // A page with a form (Chromium's autofill would query Google about it), a typed field,
+        // a submission and the next page.
+        let message = completed_message(
+            &s,
+            "Type 'green tea' into the Search field and press Enter",
+            &format!("{site}/search"),
+        )
+        .await;
+        assert!(message.contains("Results for green tea"), "{message}");
+        // Give background requests the browser might make a moment to show up.
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        assert_eq!(
+            foreign_lookups(),
+            Vec::<String>::new(),
+            "the browser tried to reach other hosts"
         );
     });
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::runtime::Runtime;
 use wayfarer::config::{ServeArgs, ServeConfig, StoreArgs};
 use wayfarer::server::{self, RunningServer};
-use wayfarer_browser::{BrowserConfig, BrowserPool, GuardSettings, SystemResolver};
+use wayfarer_browser::{BrowserConfig, BrowserPool, GuardSettings, StubResolver};
 use wayfarer_store::Store;
 
 /// The one runtime of this test binary: servers and the browser live on it across tests.
@@ -43,10 +43,12 @@ pub async fn pool() -> Arc<BrowserPool> {
             contexts_per_browser: 40,
             downloads_root: Some(dir.join("downloads")),
             profile_root: dir,
-            // As in production: every context behind its own network guard.
+            // As in production: every context behind its own network guard. Its resolver knows
+            // only `localhost`: no name lookup leaves this machine, and any other name asked
+            // for (background traffic of the browser) is on record for `foreign_lookups`.
             network_guard: Some(GuardSettings {
                 block_private: false,
-                resolver: Arc::new(SystemResolver),
+                resolver: Arc::new(resolver().clone()),
             }),
             ..BrowserConfig::default()
         })
@@ -55,6 +57,29 @@ pub async fn pool() -> Arc<BrowserPool> {
     })
     .await
     .clone()
+}
+
+/// The shared pool's resolver: `localhost` only.
+fn resolver() -> &'static StubResolver {
+    static RESOLVER: OnceLock<StubResolver> = OnceLock::new();
+    RESOLVER.get_or_init(|| {
+        StubResolver::new().with(
+            "localhost",
+            &[
+                std::net::IpAddr::from([127, 0, 0, 1]),
+                std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+            ],
+        )
+    })
+}
+
+/// Names other than `localhost` the shared pool's guard was asked to resolve so far.
+pub fn foreign_lookups() -> Vec<String> {
+    resolver()
+        .lookups()
+        .into_iter()
+        .filter(|h| !h.eq_ignore_ascii_case("localhost"))
+        .collect()
 }
 
 /// Base URL of the fixture site (127.0.0.1).
