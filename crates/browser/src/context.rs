@@ -33,6 +33,9 @@ pub struct BrowserContext {
     pub(crate) tabs: Mutex<TabSet>,
     /// Every tab's events, in one channel (the network log listens here).
     pub(crate) mirror: broadcast::Sender<CdpEvent>,
+    /// Held while the tab list is brought in line with Chromium's, so two callers cannot both
+    /// attach the same new tab.
+    pub(crate) tab_sync: tokio::sync::Mutex<()>,
     /// This context's network guard (every connection of its pages goes through it).
     pub(crate) guard: Option<Arc<GuardHandle>>,
     /// Where this context's downloads land and which have completed.
@@ -98,6 +101,7 @@ impl BrowserContext {
                 browser_context_id,
                 tabs: Mutex::new(TabSet::new(page)),
                 mirror,
+                tab_sync: tokio::sync::Mutex::new(()),
                 guard: guard.map(Arc::new),
                 downloads,
                 viewport,

@@ -313,6 +313,7 @@ impl BrowserContext {
         if answer.get("targetInfos").is_none() {
             return Vec::new();
         }
+        let _one_at_a_time = self.tab_sync.lock().await;
         let targets = page_targets(answer, &self.browser_context_id);
         let (known, active_target): (Vec<String>, String) = {
             let mut tabs = self.tabs();
