@@ -100,8 +100,14 @@ impl Page {
             // Needed for `Inspector.targetCrashed`, our crash signal.
             conn.call(sid, "Inspector.enable", json!({})).await?;
             // Always on: the network log of a task and the guard's error page on a failed
-            // navigation are both read from these events.
-            conn.call(sid, "Network.enable", json!({})).await?;
+            // navigation are both read from these events. Nothing reads response bodies, so
+            // Chromium need not keep them (its default buffer is tens of MB per page).
+            conn.call(
+                sid,
+                "Network.enable",
+                json!({ "maxTotalBufferSize": 1 << 20, "maxResourceBufferSize": 1 << 18 }),
+            )
+            .await?;
             conn.call(
                 sid,
                 "Emulation.setDeviceMetricsOverride",
