@@ -283,24 +283,11 @@ impl BrowserContext {
             tracing::debug!(error = %e, "Target.getTargets failed; OOPIFs skipped");
             Value::Null
         });
-        let iframe_targets: Vec<String> = {
-            targets
-                .get("targetInfos")
-                .and_then(Value::as_array)
-                .map(|infos| {
-                    infos
-                        .iter()
-                        .filter(|i| i.get("type").and_then(Value::as_str) == Some("iframe"))
-                        .filter(|i| {
-                            i.get("browserContextId").and_then(Value::as_str)
-                                == Some(self.browser_context_id.as_str())
-                        })
-                        .filter_map(|i| i.get("targetId").and_then(Value::as_str))
-                        .map(str::to_string)
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
+        let iframe_targets: Vec<String> =
+            crate::tabs::context_targets(&targets, &self.browser_context_id, "iframe")
+                .filter_map(|i| i.get("targetId").and_then(Value::as_str))
+                .map(str::to_string)
+                .collect();
         let sessions = self.oopif_sessions(&iframe_targets).await;
         let trees = futures_util::future::join_all(
             sessions

@@ -384,8 +384,10 @@ impl BrowserContext {
         quiet: Duration,
         timeout: Duration,
     ) -> Result<ActionReport, BrowserError> {
+        self.ensure_usable()?;
+        // Every page has the Network domain on from its creation (see `tabs.rs`); enabling it
+        // again would reset its buffer limits.
         let mut events = self.page().session.subscribe();
-        self.call("Network.enable", json!({})).await?;
         let deadline = Instant::now() + timeout;
         let mut in_flight = std::collections::HashSet::<String>::new();
         let mut quiet_since = Instant::now();

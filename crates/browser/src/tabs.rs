@@ -243,15 +243,27 @@ struct TargetFacts {
     url: String,
 }
 
+/// The `targetInfos` of a `Target.getTargets` answer of one type (`page`, `iframe`) that belong
+/// to `browser_context_id`.
+pub(crate) fn context_targets<'a>(
+    answer: &'a Value,
+    browser_context_id: &'a str,
+    kind: &'a str,
+) -> impl Iterator<Item = &'a Value> + 'a {
+    answer
+        .get("targetInfos")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(move |i| i.get("type").and_then(Value::as_str) == Some(kind))
+        .filter(move |i| {
+            i.get("browserContextId").and_then(Value::as_str) == Some(browser_context_id)
+        })
+}
+
 /// Page targets of `browser_context_id` in a `Target.getTargets` answer.
 fn page_targets(answer: &Value, browser_context_id: &str) -> Vec<TargetFacts> {
-    let Some(infos) = answer.get("targetInfos").and_then(Value::as_array) else {
-        return Vec::new();
-    };
-    infos
-        .iter()
-        .filter(|i| i.get("type").and_then(Value::as_str) == Some("page"))
-        .filter(|i| i.get("browserContextId").and_then(Value::as_str) == Some(browser_context_id))
+    context_targets(answer, browser_context_id, "page")
         .filter_map(|i| {
             let s = |k: &str| i.get(k).and_then(Value::as_str).map(str::to_string);
             Some(TargetFacts {
