@@ -12,11 +12,7 @@ fn run_task_clicking_a_button_changes_the_page_and_the_result_says_so() {
         let site = fixtures().await;
         let s = TestServer::start(Options::default()).await;
         let answer = s
-            .post(
-                "/start/run-task",
-                Some(&s.key),
-                json!({"prompt": "Click the 'Press me' button", "startingUrl": format!("{site}/")}),
-            )
+            .run_task("Click the 'Press me' button", &format!("{site}/"))
             .await;
         assert_eq!(answer.status, 200, "{}", answer.body);
         let body = &answer.body;
@@ -89,11 +85,7 @@ fn typing_into_a_field_and_following_a_link() {
             .to_string();
         assert!(message.contains("Echo: ada@example.com"), "{}", answer.body);
         let answer = s
-            .post(
-                "/start/run-task",
-                Some(&s.key),
-                json!({"prompt": "click the 'Next page' link", "startingUrl": format!("{site}/")}),
-            )
+            .run_task("click the 'Next page' link", &format!("{site}/"))
             .await;
         assert!(
             answer.body["data"]["message"]
@@ -128,13 +120,7 @@ fn the_offline_planner_selects_checks_hovers_and_works_with_tabs() {
         );
         assert!(message.contains("The page \"Order\""), "{message}");
         // A tab that does not exist is the planner's mistake, reported as such.
-        let answer = s
-            .post(
-                "/start/run-task",
-                Some(&s.key),
-                json!({"prompt": "switch to tab 7", "startingUrl": start}),
-            )
-            .await;
+        let answer = s.run_task("switch to tab 7", &start).await;
         assert_eq!(answer.body["status"], "failed", "{}", answer.body);
         assert_eq!(answer.body["code"], "PLANNER_ERROR", "{}", answer.body);
         assert_eq!(
@@ -171,13 +157,7 @@ fn the_browser_asks_for_no_host_beyond_the_tasks_own() {
 
 /// Runs `prompt` from `start` as a run-task, asserts it completed and returns its message.
 async fn completed_message(s: &TestServer, prompt: &str, start: &str) -> String {
-    let answer = s
-        .post(
-            "/start/run-task",
-            Some(&s.key),
-            json!({"prompt": prompt, "startingUrl": start}),
-        )
-        .await;
+    let answer = s.run_task(prompt, start).await;
     assert_eq!(answer.body["status"], "completed", "{}", answer.body);
     answer.body["data"]["message"]
         .as_str()
@@ -331,11 +311,7 @@ fn inline_window_closes_into_pending() {
         })
         .await;
         let answer = s
-            .post(
-                "/start/run-task",
-                Some(&s.key),
-                json!({"prompt": "Describe the page", "startingUrl": format!("{site}/slow")}),
-            )
+            .run_task("Describe the page", &format!("{site}/slow"))
             .await;
         assert_eq!(answer.body["status"], "pending", "{}", answer.body);
         // ?wait beyond the configured window is refused.
@@ -596,13 +572,7 @@ fn navigation_timeout_reports_url_and_timeout() {
         })
         .await;
         let url = format!("{site}/hang");
-        let answer = s
-            .post(
-                "/start/run-task",
-                Some(&s.key),
-                json!({"prompt": "Describe", "startingUrl": url}),
-            )
-            .await;
+        let answer = s.run_task("Describe", &url).await;
         assert_eq!(answer.status, 200);
         let b = &answer.body;
         assert_eq!(b["status"], "failed");
@@ -655,7 +625,7 @@ fn element_not_found_says_what_was_looked_for() {
         let site = fixtures().await;
         let s = TestServer::start(Options::default()).await;
         let answer = s
-            .post("/start/run-task", Some(&s.key), json!({"prompt": "Click the 'Does not exist' button", "startingUrl": format!("{site}/")}))
+            .run_task("Click the 'Does not exist' button", &format!("{site}/"))
             .await;
         let b = &answer.body;
         assert_eq!(b["code"], "ELEMENT_NOT_FOUND", "{b}");
@@ -670,7 +640,7 @@ fn an_element_that_appears_late_is_still_found() {
         let site = fixtures().await;
         let s = TestServer::start(Options::default()).await;
         let answer = s
-            .post("/start/run-task", Some(&s.key), json!({"prompt": "Click the 'Appear' button", "startingUrl": format!("{site}/late")}))
+            .run_task("Click the 'Appear' button", &format!("{site}/late"))
             .await;
         assert!(
             answer.body["data"]["message"]
@@ -931,13 +901,7 @@ fn a_working_task_holds_the_inactivity_timer() {
         })
         .await;
         // The page takes 1.5 s to load — longer than the session timeout — and nobody polls.
-        let answer = s
-            .post(
-                "/start/run-task",
-                Some(&s.key),
-                json!({"prompt": "Describe", "startingUrl": format!("{site}/slow")}),
-            )
-            .await;
+        let answer = s.run_task("Describe", &format!("{site}/slow")).await;
         assert_eq!(answer.body["status"], "completed", "{}", answer.body);
     });
 }
@@ -990,10 +954,9 @@ fn search_by_pressing_enter_then_going_back() {
         let site = fixtures().await;
         let s = TestServer::start(Options::default()).await;
         let answer = s
-            .post(
-                "/start/run-task",
-                Some(&s.key),
-                json!({"prompt": "Type 'green tea' into the Search field, press Enter and wait for 'Results for'", "startingUrl": format!("{site}/search")}),
+            .run_task(
+                "Type 'green tea' into the Search field, press Enter and wait for 'Results for'",
+                &format!("{site}/search"),
             )
             .await;
         let message = answer.body["data"]["message"].as_str().unwrap_or_default();
@@ -1009,10 +972,9 @@ fn search_by_pressing_enter_then_going_back() {
             "network log has the search: {urls:?}"
         );
         let back = s
-            .post(
-                "/start/run-task",
-                Some(&s.key),
-                json!({"prompt": "Click the 'Next page' link, then go back", "startingUrl": format!("{site}/search")}),
+            .run_task(
+                "Click the 'Next page' link, then go back",
+                &format!("{site}/search"),
             )
             .await;
         assert!(
@@ -1134,13 +1096,7 @@ fn a_dead_browser_fails_its_tasks_with_page_crash_and_its_sessions() {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let again = s
-            .post(
-                "/start/run-task",
-                Some(&s.key),
-                json!({"prompt": "Describe", "startingUrl": format!("{site}/next")}),
-            )
-            .await;
+        let again = s.run_task("Describe", &format!("{site}/next")).await;
         assert_eq!(again.body["status"], "completed", "{}", again.body);
         drop(s);
         pool.shutdown().await;
@@ -1153,7 +1109,10 @@ fn downloads_become_files_served_to_their_owner_only() {
         let site = fixtures().await;
         let s = TestServer::start(Options::default()).await;
         let answer = s
-            .post("/start/run-task", Some(&s.key), json!({"prompt": "Click the 'Download report' link", "startingUrl": format!("{site}/downloads")}))
+            .run_task(
+                "Click the 'Download report' link",
+                &format!("{site}/downloads"),
+            )
             .await;
         assert_eq!(answer.body["status"], "completed", "{}", answer.body);
         let files = answer.body["data"]["files"].as_array().unwrap().clone();

@@ -83,7 +83,7 @@ fn avoided_domains_are_refused_before_any_request_leaves() {
         );
         // Without avoidDomains the same page does fetch it (so the check above can fail).
         let answer = s
-            .post("/start/run-task", Some(&s.key), json!({"prompt": "Describe", "startingUrl": format!("{site}/with-pixel?{other_origin}")}))
+            .run_task("Describe", &format!("{site}/with-pixel?{other_origin}"))
             .await;
         assert_eq!(answer.body["status"], "completed");
         assert!(
@@ -115,13 +115,7 @@ fn link_local_and_private_addresses_are_refused_by_resolved_address() {
             ("http://intranet.test/", "private_network"),
             (&format!("{site}/"), "private_network"),
         ] {
-            let answer = s
-                .post(
-                    "/start/run-task",
-                    Some(&s.key),
-                    json!({"prompt": "Describe", "startingUrl": url}),
-                )
-                .await;
+            let answer = s.run_task("Describe", url).await;
             let b = &answer.body;
             assert_eq!(b["code"], "NAVIGATION_BLOCKED", "{url}: {b}");
             assert_eq!(b["details"]["rule"], rule, "{url}");
@@ -263,13 +257,7 @@ fn the_operator_proxy_pool_serves_webrun_sessions_in_turn() {
             seen_first.lock().unwrap().len(),
             seen_second.lock().unwrap().len(),
         );
-        let answer = s
-            .post(
-                "/start/run-task",
-                Some(&s.key),
-                json!({"prompt": "Describe", "startingUrl": format!("{site}/next")}),
-            )
-            .await;
+        let answer = s.run_task("Describe", &format!("{site}/next")).await;
         assert_eq!(answer.body["status"], "completed", "{}", answer.body);
         let after = (
             seen_first.lock().unwrap().len(),
@@ -290,13 +278,7 @@ fn an_unreachable_site_fails_with_navigation_failed() {
             .unwrap()
             .port();
         let url = format!("http://127.0.0.1:{port}/");
-        let answer = s
-            .post(
-                "/start/run-task",
-                Some(&s.key),
-                json!({"prompt": "Describe", "startingUrl": url}),
-            )
-            .await;
+        let answer = s.run_task("Describe", &url).await;
         let b = &answer.body;
         assert_eq!(b["code"], "NAVIGATION_FAILED", "{b}");
         assert_eq!(b["details"]["url"], json!(url));

@@ -283,6 +283,16 @@ impl TestServer {
         Answer::from(request.send().await.expect("request")).await
     }
 
+    /// POST /start/run-task with the operator's key: `prompt` from `start`.
+    pub async fn run_task(&self, prompt: &str, start: &str) -> Answer {
+        self.post(
+            "/start/run-task",
+            Some(&self.key),
+            json!({"prompt": prompt, "startingUrl": start}),
+        )
+        .await
+    }
+
     pub async fn get(&self, path: &str, key: Option<&str>) -> Answer {
         let mut request = self.client.get(format!("{}{path}", self.url));
         if let Some(key) = key {
